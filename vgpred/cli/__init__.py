@@ -1,0 +1,83 @@
+"""The ``vgpred`` command line.
+
+Every command module keeps torch and other heavy imports inside its functions, so
+``vgpred --help`` and option errors are instant. Errors a user causes print one line
+(``vgpred: error: <file or option>: <problem>``) and exit non-zero; ``--debug``
+(or ``VGPRED_DEBUG=1``) shows the traceback instead.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+
+from vgpred import __version__
+from vgpred.cli.data_cmd import app as data_app
+
+from vgpred.cli.predict_cmd import models, predict, sample
+from vgpred.cli.train_cmd import train
+from vgpred.errors import VgpredError
+
+app = typer.Typer(
+    name="vgpred",
+    help="Video prediction with a two-stream VideoGAN: animate a photo, sample videos, train, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command(help=predict.__doc__)(predict)
+app.command(help=sample.__doc__)(sample)
+app.command(
+    help=train.__doc__,
+    context_settings={"allow_extra_args": False, "ignore_unknown_options": False},
+)(train)
+
+app.command(help=models.__doc__)(models)
+app.add_typer(data_app, name="data", help="Prepare training data: clip caches from videos, Moving MNIST.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vgpred {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """vgpred: a still photo in, short videos of plausible futures out."""
+
+
+def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
+    print(f"vgpred: error: {' '.join(message.split())}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app with one-line errors."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args or os.environ.get("VGPRED_DEBUG", "") not in ("", "0")
+    try:
+        code = app(args=args, prog_name="vgpred", standalone_mode=False)
+    except VgpredError as err:
+        if debug:
+            raise
+        _fail(str(err), err.exit_code)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except click.ClickException as err:
+        if debug:
+            raise
+        _fail(err.format_message(), err.exit_code)
+    except Exception as err:  # a bug or an environment problem: still one line
+        if debug:
+            raise
+        _fail(f"{type(err).__name__}: {err} (run with --debug for the traceback)", 1)
+    sys.exit(code if isinstance(code, int) else 0)

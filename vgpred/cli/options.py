@@ -1,0 +1,32 @@
+"""Option checks shared by commands (no heavy imports here)."""
+from __future__ import annotations
+
+from vgpred.errors import UsageError
+from vgpred.limits import MAX_FPS, MAX_SAMPLES
+
+
+def check_num_samples(n: int) -> int:
+    if not 1 <= n <= MAX_SAMPLES:
+        raise UsageError(f"--num-samples {n}: must be between 1 and {MAX_SAMPLES}")
+    return n
+
+
+def check_fps(fps: float | None) -> float | None:
+    if fps is not None and not 0 < fps <= MAX_FPS:
+        raise UsageError(f"--fps {fps:g}: must be above 0 and at most {MAX_FPS:g}")
+    return fps
+
+
+def check_frames(frames: int | None, available: int) -> int:
+    """``--frames``: how many of the model's ``available`` frames to keep (None = all)."""
+    if frames is None:
+        return available
+    if not 1 <= frames <= available:
+        raise UsageError(f"--frames {frames}: this model makes {available} frames; choose 1 to {available}")
+    return frames
+
+
+def check_scale(scale: int) -> int:
+    if not 1 <= scale <= 16:
+        raise UsageError(f"--scale {scale}: must be between 1 and 16")
+    return scale

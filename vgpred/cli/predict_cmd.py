@@ -1,0 +1,109 @@
+"""``vgpred predict``, ``vgpred sample`` and ``vgpred models``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vgpred.cli.options import check_fps, check_frames, check_num_samples, check_scale
+
+CHECKPOINT_HELP = "Model folder (config.json + model.safetensors) or a bundled model's name."
+DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
+OUT_HELP = "Output video: .mp4 (H.264), .webm (VP9), .gif, or a folder name (PNG frames)."
+
+
+def _generate_and_save(
+    predictor, out: Path, image, label, num_samples, seed, fps, frames, layers, grid, scale, fit="crop"
+) -> None:
+    result = predictor(image=image, label=label, num_samples=num_samples, seed=seed, fit=fit)
+    keep = check_frames(frames, result.frames.shape[2])
+    for name in ("frames", "foreground", "background", "mask"):
+        setattr(result, name, getattr(result, name)[:, :, :keep])
+    for path in result.save(out, fps=fps, layers=layers, grid=grid, scale=scale):
+        typer.echo(str(path))
+
+
+def predict(
+    image: Path = typer.Argument(..., help="The photo to animate (JPEG, PNG, WebP, ...).", show_default=False),
+    out: Path = typer.Option(..., "-o", "--out", help=OUT_HELP, show_default=False),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help=CHECKPOINT_HELP + " Default: the bundled scenes-64."),
+    num_samples: int = typer.Option(1, "--num-samples", "-n", help="How many futures to draw; N > 1 writes OUT-0, OUT-1, ..."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for reproducible futures (default: random)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Playback rate (default: the model's)."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Keep only the first N frames (default: all)."),
+    layers: bool = typer.Option(False, "--layers", help="Also write the foreground, background and mask videos."),
+    grid: bool = typer.Option(False, "--grid", help="Tile all samples into one video instead of one file each."),
+    fit: str = typer.Option("crop", "--fit", help="crop: centre-crop to square; pad: letterbox the whole photo."),
+    scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+) -> None:
+    """Animate a photo: write NUM_SAMPLES plausible futures of IMAGE to OUT."""
+    from vgpred.errors import UsageError
+
+    check_num_samples(num_samples), check_fps(fps), check_scale(scale)
+    if fit not in ("crop", "pad"):
+        raise UsageError(f"--fit {fit}: must be crop or pad")
+    from vgpred.io.video import check_output_path
+    from vgpred.predictor import VideoPredictor
+
+    check_output_path(out)
+    predictor = VideoPredictor.from_pretrained(checkpoint, device=device)
+    check_frames(frames, predictor.cfg.frames)
+    if not predictor.model.needs_image:
+        raise UsageError(f"{checkpoint}: is a {predictor.mode} model; use `vgpred sample` for it")
+    photo = predictor.prepare_image(image, fit=fit)  # fails fast on a bad photo
+    _generate_and_save(predictor, out, photo, None, num_samples, seed, fps, frames, layers, grid, scale)
+
+
+def sample(
+    out: Path = typer.Option(..., "-o", "--out", help=OUT_HELP, show_default=False),
+    checkpoint: str = typer.Option(..., "--checkpoint", "-c", help=CHECKPOINT_HELP, show_default=False),
+    label: Optional[str] = typer.Option(None, "--label", "-l", help="Class name or index (label models)."),
+    num_samples: int = typer.Option(1, "--num-samples", "-n", help="How many videos; N > 1 writes OUT-0, OUT-1, ..."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (default: random)."),
+    fps: Optional[float] = typer.Option(None, "--fps", help="Playback rate (default: the model's)."),
+    frames: Optional[int] = typer.Option(None, "--frames", help="Keep only the first N frames (default: all)."),
+    layers: bool = typer.Option(False, "--layers", help="Also write the foreground, background and mask videos."),
+    grid: bool = typer.Option(False, "--grid", help="Tile all samples into one video instead of one file each."),
+    scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
+    device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
+) -> None:
+    """Generate videos from an unconditional or label-conditioned model."""
+    from vgpred.errors import UsageError
+
+    check_num_samples(num_samples), check_fps(fps), check_scale(scale)
+    from vgpred.io.video import check_output_path
+    from vgpred.predictor import VideoPredictor
+
+    check_output_path(out)
+    predictor = VideoPredictor.from_pretrained(checkpoint, device=device)
+    check_frames(frames, predictor.cfg.frames)
+    if predictor.model.needs_image:
+        raise UsageError(f"{checkpoint}: is an image-to-video model; use `vgpred predict PHOTO` for it")
+    if predictor.model.needs_label:
+        if label is None:
+            raise UsageError(f"--label: required for this label model (one of {', '.join(predictor.class_names)})")
+        predictor.label_index(label)
+    elif label is not None:
+        raise UsageError(f"--label {label}: {checkpoint} is an unconditional model and takes no label")
+    _generate_and_save(predictor, out, None, label, num_samples, seed, fps, frames, layers, grid, scale)
+
+
+def models() -> None:
+    """List the bundled pretrained models, one line each."""
+    import json
+
+    from vgpred.modelfile import CONFIG_NAME, DEFAULT_MODEL, bundled_models
+
+    found = bundled_models()
+    if not found:
+        typer.echo("no bundled models")
+        return
+    for name, folder in found.items():
+        data = json.loads((folder / CONFIG_NAME).read_text())
+        m = data.get("model", {})
+        about = data.get("info", {}).get("description", "")
+        default = " (default)" if name == DEFAULT_MODEL else ""
+        size = f"{m.get('resolution')}x{m.get('resolution')}x{m.get('frames')}"
+        typer.echo(f"{name}{default}: {m.get('mode')} {size} - {about}".rstrip(" -"))

@@ -1,0 +1,87 @@
+"""``vgpred train``."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+MODES = ("unconditional", "label", "image")
+
+
+def train(
+    overrides: Optional[List[str]] = typer.Argument(
+        None, help="Config overrides as key=value (e.g. width=0.5 train.batch_size=16 loss=l1).", show_default=False
+    ),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m", help="unconditional | label | image (default: the config's, image)."),
+    data: Optional[Path] = typer.Option(
+        None, "--data", "-d", help="A clip cache from `vgpred data ...`, or a raw video folder (prepared first into DATA.cache)."
+    ),
+    config: Optional[str] = typer.Option(None, "--config", help="YAML preset: a path or a bundled name (paper, cpu-small, tiny)."),
+    out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder that receives the numbered run folder."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Total generator steps (same as train.steps=N)."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run folder from its latest checkpoint."),
+    device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps (same as train.device=...)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Train a VideoGAN on a clip cache; the run folder ends with export/ for `vgpred predict`.
+
+    Config precedence: defaults < --config YAML < key=value overrides (and --mode,
+    --steps, --device). Multi-process: torchrun --nproc_per_node K -m vgpred train ...
+    """
+    from vgpred.config import build_config, preset_path
+    from vgpred.errors import UsageError, VgpredError
+
+    extra = list(overrides or [])
+    if mode is not None:
+        if mode not in MODES:
+            raise UsageError(f"--mode {mode}: must be one of {', '.join(MODES)}")
+        extra.append(f"model.mode={mode}")
+    if steps is not None:
+        if steps < 1:
+            raise UsageError(f"--steps {steps}: must be at least 1")
+        extra.append(f"train.steps={steps}")
+    if device is not None:
+        extra.append(f"train.device={device}")
+    if resume is not None:
+        from vgpred.train.rundir import RunDir
+
+        run = RunDir.resume(resume)
+        if config is not None:
+            raise UsageError("--config: not allowed with --resume (the run folder's config.yaml is used)")
+        cfg = build_config(run.path / "config.yaml", extra)
+        data = data or (Path(RunDir.data_path(run.path)) if RunDir.data_path(run.path) else None)
+    else:
+        cfg = build_config(preset_path(config) if config else None, extra)
+    if data is None:
+        raise UsageError("--data: required (a clip cache or a folder of videos)")
+    if not data.exists():
+        raise VgpredError(f"{data}: no such file or folder")
+
+    from vgpred.models.videogan import check_model_config
+
+    check_model_config_for_training(cfg, check_model_config)
+    data = _ensure_cache(data, cfg, show_progress=not no_progress)
+    from vgpred.train.loop import train as run_training
+
+    path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress)
+    typer.echo(str(path))
+
+
+def check_model_config_for_training(cfg, check) -> None:
+    """Label counts are filled in from the data, so only check sizes and widths here."""
+    from dataclasses import replace
+
+    check(replace(cfg.model, num_classes=max(cfg.model.num_classes, 2), class_names=[]))
+
+
+def _ensure_cache(data: Path, cfg, show_progress: bool) -> Path:
+    """A raw folder of videos is prepared once into ``<data>.cache`` at the model's size."""
+    from vgpred.data import is_cache, prepare
+
+    if is_cache(data):
+        return data
+    cache = data.with_name(data.name + f".cache-{cfg.model.resolution}x{cfg.model.frames}")
+    summary = prepare(data, cache, size=cfg.model.resolution, frames=cfg.model.frames, progress=show_progress)
+    typer.echo(f"vgpred: prepared {cache} ({summary.clips_written} clips)", err=True)
+    return cache

@@ -1,0 +1,244 @@
+"""Configuration: dataclasses are the schema.
+
+One precedence rule: dataclass defaults < YAML preset < command-line ``key=value``.
+Keys are ``section.key`` (``model.width=0.5``) or a bare ``key`` when the name is
+unique across sections (``width=0.5``). Unknown keys and values of the wrong type
+are errors that name the key. This module imports no torch, so the CLI can parse
+options before deciding whether the command needs the network at all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vgpred.errors import VgpredError
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+@dataclass
+class ModelConfig:
+    """The network. Paper defaults: 64x64 pixels, 32 frames, latent 100, widths 512..64."""
+
+    mode: str = "image"  # unconditional | label | image (see vgpred/models/modes.py)
+    resolution: int = 64  # H = W = 4 * 2**k, k >= 1 (32, 64, 128, ...)
+    frames: int = 32  # T = 2**j, 2 <= T <= resolution / 2
+    channels: int = 3  # 3 = RGB, 1 = grayscale (Moving MNIST)
+    latent_dim: int = 100  # noise vector z; in image mode 0 = deterministic regressor
+    width: float = 1.0  # channel multiplier; 1.0 = the paper's 512..64 (G) and 64..512 (D)
+    two_stream: bool = True  # False = one-stream ablation (no mask, no background)
+    num_classes: int = 0  # label mode: number of classes
+    class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
+    embed_dim: int = 10  # label mode: size of the class embedding joined to z
+    fps: float = 8.0  # playback rate of generated videos
+
+
+@dataclass
+class OptimConfig:
+    """Adam as in the paper (lr 2e-4, beta1 0.5)."""
+
+    lr_g: float = 2e-4  # generator (and encoder) learning rate
+    lr_d: float = 2e-4  # discriminator learning rate
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+@dataclass
+class LossConfig:
+    """Objective. ``gan`` is the paper's non-saturating loss; ``l1`` trains a regressor."""
+
+    loss: str = "gan"  # gan (non-saturating) | hinge | l1 (no discriminator)
+    mask_l1: float = 0.1  # L1 penalty on the foreground mask (unconditional/label, paper)
+    recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame
+    r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
+
+
+@dataclass
+class TrainConfig:
+    """The loop: steps, batch, EMA, precision, logging and checkpoint cadence."""
+
+    steps: int = 10000  # generator steps (one D step then one G step per batch)
+    batch_size: int = 64  # per process
+    seed: int = 0
+    ema_decay: float = 0.999  # EMA of generator weights exported for inference (0 = off)
+    ema_warmup: int = 100  # steps before the EMA starts averaging (copies weights until then)
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 where supported)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    compile: bool = False  # torch.compile the networks
+    num_workers: int = 1  # data loader worker processes
+    flip: bool = True  # random horizontal flip, the same for every frame of a clip
+    crop: float = 1.0  # random crop keeping this fraction of the area or more (1 = no crop)
+    log_every: int = 10  # steps between metrics.jsonl rows
+    sample_every: int = 500  # steps between sample videos (0 = only at the end)
+    checkpoint_every: int = 500  # steps between checkpoints (0 = only at the end)
+    keep_checkpoints: int = 2  # how many recent checkpoints to keep
+    num_samples: int = 8  # videos in each sample grid
+
+
+@dataclass
+class Config:
+    """Everything a run needs; saved resolved in the run folder."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _sections(cfg: Config) -> dict[str, Any]:
+    return {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)}
+
+
+def _field_types(obj: Any) -> dict[str, Any]:
+    return typing.get_type_hints(type(obj))
+
+
+def _convert(value: Any, annotation: Any, key: str) -> Any:
+    """Coerce ``value`` (from YAML, JSON or a command-line string) to ``annotation``."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, typing.List):
+        (item_type,) = typing.get_args(annotation) or (str,)
+        if isinstance(value, str):
+            value = [v for v in (s.strip() for s in value.split(",")) if v]
+        if not isinstance(value, (list, tuple)):
+            raise VgpredError(f"config key {key!r}: expected a list, got {value!r}")
+        return [_convert(v, item_type, key) for v in value]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported annotation for {key}")  # the schema uses none
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise VgpredError(f"config key {key!r}: expected true or false, got {value!r}")
+    if annotation is int:
+        if isinstance(value, bool):
+            raise VgpredError(f"config key {key!r}: expected an integer, got {value!r}")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        try:
+            return int(str(value).strip())
+        except ValueError:
+            raise VgpredError(f"config key {key!r}: expected an integer, got {value!r}") from None
+    if annotation is float:
+        if isinstance(value, bool):
+            raise VgpredError(f"config key {key!r}: expected a number, got {value!r}")
+        try:
+            return float(str(value).strip())
+        except ValueError:
+            raise VgpredError(f"config key {key!r}: expected a number, got {value!r}") from None
+    if annotation is str:
+        if isinstance(value, (dict, list)):
+            raise VgpredError(f"config key {key!r}: expected a string, got {value!r}")
+        return str(value)
+    raise TypeError(f"unsupported annotation {annotation!r} for {key}")
+
+
+def _resolve_key(cfg: Config, key: str) -> tuple[str, str]:
+    """``model.width`` or ``width`` -> ("model", "width"); errors name the key."""
+    sections = _sections(cfg)
+    if "." in key:
+        section, name = key.split(".", 1)
+        if section not in sections or name not in _field_types(sections[section]):
+            raise VgpredError(f"unknown config key {key!r}")
+        return section, name
+    owners = [s for s, obj in sections.items() if key in _field_types(obj)]
+    if not owners:
+        raise VgpredError(f"unknown config key {key!r}")
+    if len(owners) > 1:
+        choices = ", ".join(f"{s}.{key}" for s in owners)
+        raise VgpredError(f"config key {key!r} is ambiguous: use one of {choices}")
+    return owners[0], key
+
+
+def set_value(cfg: Config, key: str, value: Any) -> None:
+    """Set one option, converting the value to the schema's type."""
+    section, name = _resolve_key(cfg, key)
+    obj = getattr(cfg, section)
+    setattr(obj, name, _convert(value, _field_types(obj)[name], f"{section}.{name}"))
+
+
+def apply_dict(cfg: Config, data: dict[str, Any], source: str = "config") -> Config:
+    """Apply a nested ``{section: {key: value}}`` mapping (a YAML preset or a saved run)."""
+    if not isinstance(data, dict):
+        raise VgpredError(f"{source}: expected a mapping of sections, got {type(data).__name__}")
+    for section, values in data.items():
+        if section not in _sections(cfg):
+            raise VgpredError(f"{source}: unknown config section {section!r}")
+        if not isinstance(values, dict):
+            raise VgpredError(f"{source}: section {section!r} must be a mapping")
+        for name, value in values.items():
+            try:
+                set_value(cfg, f"{section}.{name}", value)
+            except VgpredError as err:
+                raise VgpredError(f"{source}: {err}") from None
+    return cfg
+
+
+def preset_path(name_or_path: str | Path) -> Path:
+    """A YAML path, or the name of a bundled preset (``paper``, ``cpu-small``, ``tiny``)."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    candidate = CONFIG_DIR / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    if path.exists():
+        raise VgpredError(f"{path}: is not a file")
+    known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.yaml")))
+    raise VgpredError(f"{path}: no such config file or preset (presets: {known})")
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    import yaml
+
+    path = preset_path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise VgpredError(f"{path}: cannot read YAML ({first})") from None
+    return data
+
+
+def build_config(preset: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Defaults < YAML preset < ``key=value`` overrides, in that order."""
+    cfg = Config()
+    if preset is not None:
+        apply_dict(cfg, load_yaml(preset), source=str(preset_path(preset)))
+    for item in overrides:
+        if "=" not in item:
+            raise VgpredError(f"override {item!r}: expected key=value")
+        key, value = item.split("=", 1)
+        set_value(cfg, key.strip(), value)
+    return cfg
+
+
+def to_dict(obj: Any) -> dict[str, Any]:
+    return dataclasses.asdict(obj)
+
+
+def model_config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
+    """Build a :class:`ModelConfig` from a saved mapping, checking keys and types."""
+    cfg = ModelConfig()
+    types_ = _field_types(cfg)
+    for name, value in data.items():
+        if name not in types_:
+            raise VgpredError(f"{source}: unknown model config key {name!r}")
+        try:
+            setattr(cfg, name, _convert(value, types_[name], f"model.{name}"))
+        except VgpredError as err:
+            raise VgpredError(f"{source}: {err}") from None
+    return cfg
+
+
+def dumps(cfg: Config) -> str:
+    return json.dumps(to_dict(cfg), indent=2)

@@ -1,0 +1,3 @@
+"""Bounds on user-given sizes, shared by the API and the CLI (no heavy imports)."""
+MAX_SAMPLES = 1024  # videos drawn by one predict/sample call
+MAX_FPS = 240.0  # playback rate of written videos

@@ -1,0 +1,184 @@
+"""Inference model folders: ``config.json`` + ``model.safetensors``; loading never unpickles.
+
+``config.json`` holds every hyper-parameter of the network (mode, sizes, class
+names, fps), the value range and tensor layout, the vgpred version that wrote it
+and a format version. A folder written by an older format version is upgraded by
+the steps in :data:`MIGRATIONS`; a newer one fails with a message to upgrade.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from vgpred import __version__
+from vgpred.config import ModelConfig, model_config_from_dict, to_dict
+from vgpred.errors import VgpredError
+
+FORMAT = "vgpred-model"
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+DEFAULT_MODEL = "scenes-64"
+PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
+
+# Upgrade steps: MIGRATIONS[v] turns a version-v config mapping into version v + 1.
+# Version 1 is the first released format, so there is nothing to upgrade yet.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def bundled_models() -> dict[str, Path]:
+    """Names and folders of the models shipped in ``assets/models``."""
+    if not ASSETS_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(ASSETS_DIR.iterdir()) if (p / CONFIG_NAME).is_file()}
+
+
+def resolve_model_dir(path: str | os.PathLike | None) -> Path:
+    """A model folder, a bundled model's name, or None for the default bundled model."""
+    if path is None:
+        models = bundled_models()
+        if DEFAULT_MODEL not in models:
+            raise VgpredError(
+                f"no bundled default model ({DEFAULT_MODEL}) in {ASSETS_DIR}; pass --checkpoint DIR "
+                "with a model folder exported by `vgpred train`"
+            )
+        return models[DEFAULT_MODEL]
+    path = Path(path)
+    if not path.exists() and str(path) in bundled_models():
+        return bundled_models()[str(path)]
+    if not path.exists():
+        raise VgpredError(f"{path}: no such model folder or bundled model (bundled: {', '.join(bundled_models()) or 'none'})")
+    if path.is_file():
+        if path.name in (CONFIG_NAME, WEIGHTS_NAME):
+            return path.parent
+        if path.suffix.lower() in PICKLE_SUFFIXES or _looks_like_pickle(path):
+            raise VgpredError(
+                f"{path}: is a pickle/torch file; vgpred loads only model folders "
+                f"({CONFIG_NAME} + {WEIGHTS_NAME}) and never unpickles"
+            )
+        raise VgpredError(f"{path}: is a file; expected a model folder with {CONFIG_NAME} and {WEIGHTS_NAME}")
+    return path
+
+
+def _looks_like_pickle(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(4)
+    return head[:1] == b"\x80" or head[:2] == b"PK"  # pickle protocol 2+, torch zip
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` (a :class:`~vgpred.models.videogan.VideoGenerator`) to a model folder.
+
+    Weights first, config last, each written atomically, so a folder with a config
+    always has complete weights. ``extra`` (e.g. training info) is stored in the JSON.
+    """
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    _atomic_write_bytes(directory / WEIGHTS_NAME, save(tensors, metadata={"format": FORMAT}))
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "vgpred_version": __version__,
+        "layout": "BCTHW",
+        "value_range": [-1.0, 1.0],
+        "model": to_dict(model.cfg),
+    }
+    if extra:
+        config["info"] = extra
+    _atomic_write_bytes(directory / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
+    return directory
+
+
+def read_model_config(directory: Path) -> tuple[ModelConfig, dict[str, Any]]:
+    """Parse and upgrade ``config.json``; returns the model config and the whole mapping."""
+    path = directory / CONFIG_NAME
+    if not path.is_file():
+        raise VgpredError(f"{directory}: not a vgpred model folder (no {CONFIG_NAME})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise VgpredError(f"{path}: invalid JSON ({err})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise VgpredError(f"{path}: not a vgpred model config (format must be {FORMAT!r})")
+    version = data.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise VgpredError(f"{path}: format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise VgpredError(
+            f"{path}: format version {version} is newer than this vgpred supports ({FORMAT_VERSION}); upgrade vgpred"
+        )
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise VgpredError(f"{path}: format version {version} is too old to load (no upgrade step)")
+        data = MIGRATIONS[version](data)
+        version += 1
+    if not isinstance(data.get("model"), dict):
+        raise VgpredError(f"{path}: missing the 'model' section")
+    cfg = model_config_from_dict(data["model"], str(path))
+    from vgpred.models.videogan import check_model_config
+
+    try:
+        check_model_config(cfg)
+    except VgpredError as err:
+        raise VgpredError(f"{path}: {err}") from None
+    return cfg, data
+
+
+def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
+    """Load a model folder (or bundled model name) into an eval-mode VideoGenerator."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from vgpred.models.videogan import VideoGenerator
+
+    directory = resolve_model_dir(path)
+    cfg, _ = read_model_config(directory)
+    weights = directory / WEIGHTS_NAME
+    if not weights.is_file():
+        raise VgpredError(f"{directory}: no {WEIGHTS_NAME}")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise VgpredError(f"{weights}: unreadable safetensors file ({first})") from None
+    model = VideoGenerator(cfg)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        what = f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}"
+        raise VgpredError(
+            f"{weights}: weights do not match {CONFIG_NAME} ({len(missing)} missing, "
+            f"{len(unexpected)} unexpected tensors; {what})"
+        )
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise VgpredError(
+                f"{weights}: tensor {key!r} has shape {tuple(state[key].shape)}, "
+                f"the config needs {tuple(tensor.shape)}"
+            )
+        if not torch.isfinite(state[key].float()).all():
+            raise VgpredError(f"{weights}: tensor {key!r} holds NaN or infinite values")
+    model.load_state_dict(state)
+    return model.to(device).eval()

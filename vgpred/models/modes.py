@@ -1,0 +1,120 @@
+"""The three generation modes, decided here and nowhere else.
+
+A mode is a conditioner: it turns the inputs a user gives (noise ``z``, a label, a
+photo) into the contexts that feed the generator's two streams, and it says what
+inputs it requires and whether the discriminator sees the label.
+
+* ``unconditional``: both streams get ``z`` (B, latent_dim).
+* ``label``: the foreground stream gets ``[z, embed(label)]``, the background ``z``;
+  the discriminator projects its features on a label embedding.
+* ``image``: a 2-D encoder maps the conditioning frame to a (C, 4, 4) code; ``z`` is
+  broadcast over the 4x4 grid and joined to it, so one photo yields many futures
+  (``latent_dim = 0`` gives the deterministic regressor of the authors' code).
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from vgpred.config import ModelConfig
+from vgpred.errors import VgpredError
+from vgpred.models.layout import Layout
+from vgpred.models.networks import FrameEncoder
+from vgpred.registry import Registry
+
+MODES: Registry[type["Conditioner"]] = Registry("mode")
+
+
+class Conditioner(nn.Module):
+    """Base class: ``forward(z, label, image) -> (fg_context, bg_context)``."""
+
+    needs_image: ClassVar[bool] = False
+    needs_label: ClassVar[bool] = False
+    context_is_map: ClassVar[bool] = False
+    fg_channels: int
+    bg_channels: int
+
+    def __init__(self, cfg: ModelConfig, layout: Layout):
+        super().__init__()
+        self.cfg = cfg
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        if cfg.latent_dim < 0:
+            raise VgpredError(f"model.latent_dim={cfg.latent_dim}: must be >= 0")
+
+    @classmethod
+    def discriminator_classes(cls, cfg: ModelConfig) -> int:
+        return 0
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None, image: torch.Tensor | None):
+        raise NotImplementedError
+
+
+@MODES.register("unconditional")
+class Unconditional(Conditioner):
+    def __init__(self, cfg: ModelConfig, layout: Layout):
+        super().__init__(cfg, layout)
+        self.fg_channels = self.bg_channels = cfg.latent_dim
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        if cfg.latent_dim < 1:
+            raise VgpredError(f"model.latent_dim={cfg.latent_dim}: the {cfg.mode} mode needs a latent vector (>= 1)")
+
+    def forward(self, z, label, image):
+        return z, z
+
+
+@MODES.register("label")
+class LabelConditioned(Conditioner):
+    needs_label = True
+
+    def __init__(self, cfg: ModelConfig, layout: Layout):
+        super().__init__(cfg, layout)
+        self.embed = nn.Embedding(cfg.num_classes, cfg.embed_dim)
+        self.fg_channels = cfg.latent_dim + cfg.embed_dim
+        self.bg_channels = cfg.latent_dim
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        Unconditional.check_config(cfg)
+        if cfg.num_classes < 2:
+            raise VgpredError(f"model.num_classes={cfg.num_classes}: label mode needs at least 2 classes")
+        if cfg.class_names and len(cfg.class_names) != cfg.num_classes:
+            raise VgpredError(
+                f"model.class_names has {len(cfg.class_names)} names for model.num_classes={cfg.num_classes}"
+            )
+        if cfg.embed_dim < 1:
+            raise VgpredError(f"model.embed_dim={cfg.embed_dim}: must be >= 1")
+
+    @classmethod
+    def discriminator_classes(cls, cfg: ModelConfig) -> int:
+        return cfg.num_classes
+
+    def forward(self, z, label, image):
+        return torch.cat([z, self.embed(label).to(z.dtype)], dim=1), z
+
+
+@MODES.register("image")
+class ImageConditioned(Conditioner):
+    needs_image = True
+    context_is_map = True
+
+    def __init__(self, cfg: ModelConfig, layout: Layout):
+        super().__init__(cfg, layout)
+        self.encoder = FrameEncoder(cfg, layout)
+        self.fg_channels = self.bg_channels = self.encoder.out_channels + cfg.latent_dim
+
+    def forward(self, z, label, image):
+        code = self.encoder(image)
+        if z.shape[1] > 0:
+            noise = z[:, :, None, None].to(code.dtype).expand(-1, -1, *code.shape[2:])
+            code = torch.cat([code, noise], dim=1)
+        return code, code
+
+
+def get_mode(name: str) -> type[Conditioner]:
+    return MODES.get(name)

@@ -1,0 +1,171 @@
+"""VideoGAN's networks: two-stream generator, 3-D discriminator, first-frame encoder.
+
+Shapes follow the paper (and the authors' code) at 64x64x32 with width 1.0:
+
+* generator foreground: seed (512, 2, 4, 4) -> 256 -> 128 -> 64 channels, each layer a
+  4x4x4 stride-2 transposed 3-D convolution + BatchNorm + ReLU, then two heads on the
+  64-channel map: video (3, 32, 64, 64) with tanh, mask (1, 32, 64, 64) with sigmoid;
+* generator background: the same widths in 2-D (a DCGAN generator) to (3, 64, 64), tanh,
+  replicated over time; output ``m * f + (1 - m) * b``;
+* discriminator: 3 -> 64 -> 128 -> 256 -> 512 with 4x4x4 stride-2 convolutions,
+  LeakyReLU 0.2, BatchNorm on all but the first, then a 2x4x4 convolution to a logit;
+* encoder (image mode): 3 -> 128 -> 256 -> 512 -> 1024, kernel 4, stride 2, ReLU,
+  BatchNorm from the second layer, giving a (1024, 4, 4) code.
+
+Other sizes come from :func:`vgpred.models.layout.make_layout`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from vgpred.config import ModelConfig
+from vgpred.models.layout import Layout
+
+
+class GeneratorOutput(NamedTuple):
+    """All ``(B, C, T, H, W)`` in [-1, 1] except ``mask`` in [0, 1] with C = 1."""
+
+    video: torch.Tensor
+    foreground: torch.Tensor
+    background: torch.Tensor
+    mask: torch.Tensor
+
+
+def _kernel_stride(time_doubles: bool) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    return ((4, 4, 4), (2, 2, 2)) if time_doubles else ((3, 4, 4), (1, 2, 2))
+
+
+def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.ConvTranspose3d:
+    kernel, stride = _kernel_stride(time_doubles)
+    return nn.ConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
+
+
+def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.Conv3d:
+    kernel, stride = _kernel_stride(time_doubles)
+    return nn.Conv3d(cin, cout, kernel, stride, padding=1, bias=bias)
+
+
+def init_weights(module: nn.Module) -> None:
+    """Paper initialisation: conv weights N(0, 0.01); BatchNorm gamma N(1, 0.02), beta 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.01)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+class TwoStreamGenerator(nn.Module):
+    """Maps conditioning contexts to a video and its layers.
+
+    Contexts are vectors ``(B, C)`` (unconditional, label) or ``(B, C, 4, 4)`` maps
+    (image mode); a map is lifted to ``(B, C, 2, 4, 4)`` for the video stream.
+    """
+
+    def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
+        super().__init__()
+        ch, td = layout.channels, layout.time_doubles
+        self.frames, self.two_stream, self.context_is_map = cfg.frames, cfg.two_stream, context_is_map
+        stem3d = (
+            nn.ConvTranspose3d(fg_context, ch[0], (2, 1, 1), bias=False)
+            if context_is_map
+            else nn.ConvTranspose3d(fg_context, ch[0], (2, 4, 4), bias=False)
+        )
+        layers: list[nn.Module] = [stem3d, nn.BatchNorm3d(ch[0]), nn.ReLU(True)]
+        for i in range(layout.doublings - 1):
+            layers += [up3d(ch[i], ch[i + 1], td[i]), nn.BatchNorm3d(ch[i + 1]), nn.ReLU(True)]
+        self.foreground = nn.Sequential(*layers)
+        self.video_head = nn.Sequential(up3d(ch[-1], cfg.channels, td[-1], bias=True), nn.Tanh())
+        if self.two_stream:
+            self.mask_head = nn.Sequential(up3d(ch[-1], 1, td[-1], bias=True), nn.Sigmoid())
+            stem2d = (
+                nn.Conv2d(bg_context, ch[0], 3, padding=1, bias=False)
+                if context_is_map
+                else nn.ConvTranspose2d(bg_context, ch[0], 4, bias=False)
+            )
+            layers = [stem2d, nn.BatchNorm2d(ch[0]), nn.ReLU(True)]
+            for i in range(layout.doublings - 1):
+                layers += [nn.ConvTranspose2d(ch[i], ch[i + 1], 4, 2, 1, bias=False), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(ch[-1], cfg.channels, 4, 2, 1), nn.Tanh()]
+            self.background = nn.Sequential(*layers)
+        init_weights(self)
+
+    def forward(self, fg_context: torch.Tensor, bg_context: torch.Tensor) -> GeneratorOutput:
+        if self.context_is_map:
+            fg_in = fg_context.unsqueeze(2)  # (B, C, 1, 4, 4)
+            bg_in = bg_context
+        else:
+            fg_in = fg_context[:, :, None, None, None]
+            bg_in = bg_context[:, :, None, None]
+        h = self.foreground(fg_in)
+        foreground = self.video_head(h)
+        if not self.two_stream:
+            ones = torch.ones_like(foreground[:, :1])
+            return GeneratorOutput(foreground, foreground, torch.zeros_like(foreground), ones)
+        mask = self.mask_head(h)
+        background = self.background(bg_in).unsqueeze(2).expand_as(foreground)
+        video = mask * foreground + (1 - mask) * background
+        return GeneratorOutput(video, foreground, background, mask)
+
+
+class Discriminator(nn.Module):
+    """3-D convolutional critic; with ``num_classes > 0`` a projection term uses the label."""
+
+    def __init__(self, cfg: ModelConfig, layout: Layout, num_classes: int = 0):
+        super().__init__()
+        ch = layout.channels[::-1]  # pixels side first: 64, 128, 256, 512
+        td = layout.time_doubles[::-1]
+        blocks: list[nn.Module] = [nn.Sequential(down3d(cfg.channels, ch[0], td[0], bias=True), nn.LeakyReLU(0.2, True))]
+        for i in range(1, layout.doublings):
+            blocks.append(nn.Sequential(down3d(ch[i - 1], ch[i], td[i]), nn.BatchNorm3d(ch[i]), nn.LeakyReLU(0.2, True)))
+        self.blocks = nn.ModuleList(blocks)
+        self.logit = nn.Conv3d(ch[-1], 1, (2, 4, 4))
+        self.embed = nn.Embedding(num_classes, ch[-1]) if num_classes > 0 else None
+        init_weights(self)
+
+    def features(self, video: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps of every block, pixels side first (for representation probes)."""
+        feats = []
+        h = video
+        for block in self.blocks:
+            h = block(h)
+            feats.append(h)
+        return feats
+
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """``video`` (B, C, T, H, W) in [-1, 1] -> logits (B,)."""
+        h = video
+        for block in self.blocks:
+            h = block(h)
+        out = self.logit(h).flatten(1).sum(1)
+        if self.embed is not None:
+            if label is None:
+                raise ValueError("a label-conditioned discriminator needs labels")
+            out = out + (self.embed(label) * h.mean(dim=(2, 3, 4))).sum(1)
+        return out
+
+
+class FrameEncoder(nn.Module):
+    """First-frame encoder of the image-to-video model: (B, C, H, W) -> (B, C', 4, 4)."""
+
+    def __init__(self, cfg: ModelConfig, layout: Layout):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = cfg.channels
+        for i, cout in enumerate(layout.encoder_channels):
+            layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
+            if i > 0:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.ReLU(True))
+            cin = cout
+        self.net = nn.Sequential(*layers)
+        self.out_channels = cin
+        init_weights(self)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self.net(image)

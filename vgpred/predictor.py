@@ -1,0 +1,181 @@
+"""The inference API: a photo (and/or a label) in, K plausible futures out.
+
+Example:
+    >>> from vgpred import VideoPredictor
+    >>> predictor = VideoPredictor.from_pretrained()            # bundled scenes-64
+    >>> out = predictor("photo.jpg", num_samples=4, seed=0)
+    >>> out.frames.shape                                        # (4, 3, T, 64, 64) in [-1, 1]
+    >>> out.save("future.mp4")                                  # future-0.mp4 ... future-3.mp4
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from vgpred.device import resolve_device
+from vgpred.errors import VgpredError
+from vgpred.limits import MAX_SAMPLES
+from vgpred.modelfile import load_model
+
+
+def tagged_path(path: str | os.PathLike, tag: str) -> Path:
+    """``out.mp4`` + ``0`` -> ``out-0.mp4``; a frame folder ``out`` -> ``out-0``."""
+    path = Path(path)
+    if path.suffix:
+        return path.with_name(f"{path.stem}-{tag}{path.suffix}")
+    return path.with_name(f"{path.name}-{tag}")
+
+
+@dataclass
+class PredictionOutput:
+    """Generated videos and their layers, all ``(B, C, T, H, W)`` on the model's device.
+
+    ``frames``, ``foreground`` and ``background`` are in [-1, 1]; ``mask`` is the
+    foreground weight in [0, 1] with C = 1 (``frames = mask*fg + (1-mask)*bg``).
+    """
+
+    frames: torch.Tensor
+    foreground: torch.Tensor
+    background: torch.Tensor
+    mask: torch.Tensor
+    fps: float
+
+    def __len__(self) -> int:
+        return self.frames.shape[0]
+
+    def layers(self) -> dict[str, torch.Tensor]:
+        return {"foreground": self.foreground, "background": self.background, "mask": self.mask * 2 - 1}
+
+    def save(
+        self, path: str | os.PathLike, fps: float | None = None, layers: bool = False, grid: bool = False, scale: int = 1
+    ) -> list[Path]:
+        """Write the videos; the name's extension picks the format (.mp4 .webm .gif or a folder).
+
+        One video goes to ``path``; several get ``-0``, ``-1``, ... before the extension,
+        or one tiled video with ``grid=True``. ``layers=True`` also writes
+        ``-foreground``, ``-background`` and ``-mask`` videos next to each. Files are
+        written atomically; if one fails, those already written by this call are removed.
+        """
+        from vgpred.io.video import check_output_path, make_grid, write_video
+
+        fps = self.fps if fps is None else fps
+        check_output_path(path)
+        streams = {"": self.frames, **(self.layers() if layers else {})}
+        if grid or len(self) == 1:
+            targets = [(Path(path), lambda v: make_grid(v) if len(v) > 1 else v[0])]
+        else:
+            targets = [(tagged_path(path, str(i)), lambda v, i=i: v[i]) for i in range(len(self))]
+        jobs = [
+            (tagged_path(base, name) if name else base, pick(videos))
+            for base, pick in targets
+            for name, videos in streams.items()
+        ]
+        written: list[Path] = []
+        try:
+            for target, video in jobs:
+                written.append(write_video(target, video.detach().float().cpu(), fps=fps, scale=scale))
+        except BaseException:
+            for p in written:
+                _remove(p)
+            raise
+        return written
+
+
+def _remove(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+class VideoPredictor:
+    """Wraps a trained :class:`~vgpred.models.videogan.VideoGenerator` for sampling."""
+
+    def __init__(self, model, device: torch.device | str = "cpu"):
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.cfg = model.cfg
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, device: str = "auto") -> "VideoPredictor":
+        """Load a model folder, a bundled model name, or (None) the default bundled model."""
+        dev = resolve_device(device)
+        return cls(load_model(path, device=str(dev)), dev)
+
+    @property
+    def mode(self) -> str:
+        return self.cfg.mode
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.cfg.class_names) or [str(i) for i in range(self.cfg.num_classes)]
+
+    def label_index(self, label: int | str) -> int:
+        """A class name or index -> index; unknown labels list the known ones."""
+        names = self.class_names
+        if isinstance(label, str) and label in names:
+            return names.index(label)
+        if isinstance(label, str) and label.lstrip("-").isdigit():
+            label = int(label)
+        if isinstance(label, int) and 0 <= label < len(names):
+            return label
+        raise VgpredError(f"label {label!r}: not known to this model (known: {', '.join(names)})")
+
+    def _check_inputs(self, image, label, num_samples: int) -> None:
+        if not isinstance(num_samples, int) or isinstance(num_samples, bool) or not 1 <= num_samples <= MAX_SAMPLES:
+            raise VgpredError(f"num_samples={num_samples!r}: must be an integer from 1 to {MAX_SAMPLES}")
+        if self.model.needs_image and image is None:
+            raise VgpredError("this is an image-to-video model: give an image (path, PIL image or (C, H, W) tensor)")
+        if not self.model.needs_image and image is not None:
+            raise VgpredError(f"this is a {self.mode} model: it takes no image (use an image-mode model to animate a photo)")
+        if self.model.needs_label and label is None:
+            raise VgpredError(f"this is a label model: give a label (one of {', '.join(self.class_names)})")
+        if not self.model.needs_label and label is not None:
+            raise VgpredError(f"this is a {self.mode} model: it takes no label")
+
+    def prepare_image(self, image, fit: str = "crop") -> torch.Tensor:
+        """Path / PIL image / array / (C, H, W) tensor -> (C, S, S) in [-1, 1] for this model."""
+        from vgpred.io.image import load_image
+
+        return load_image(image, size=self.cfg.resolution, channels=self.cfg.channels, fit=fit)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        image=None,
+        label: int | str | None = None,
+        num_samples: int = 1,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        fit: str = "crop",
+    ) -> PredictionOutput:
+        """Sample ``num_samples`` videos for one image and/or label.
+
+        Args:
+            image: the conditioning photo (image mode).
+            label: class name or index (label mode).
+            num_samples: how many futures to draw.
+            seed / generator: reproducible noise; ``generator`` wins when both are given.
+            fit: ``crop`` (centre crop) or ``pad`` for photos of another aspect ratio.
+        Returns:
+            :class:`PredictionOutput` with ``(num_samples, C, T, H, W)`` tensors.
+        """
+        self._check_inputs(image, label, num_samples)
+        if generator is None:
+            generator = torch.Generator()
+            generator.manual_seed(seed if seed is not None else torch.seed())
+        z = self.model.sample_noise(num_samples, generator=generator, device=self.device)
+        cond_image = cond_label = None
+        if image is not None:
+            cond_image = self.prepare_image(image, fit=fit).to(self.device)
+            cond_image = cond_image.unsqueeze(0).expand(num_samples, -1, -1, -1)
+        if label is not None:
+            index = self.label_index(label)
+            cond_label = torch.full((num_samples,), index, dtype=torch.long, device=self.device)
+        out = self.model(z, cond_label, cond_image)
+        return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps))

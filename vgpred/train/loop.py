@@ -1,0 +1,226 @@
+"""The training loop: one D step then one G step per batch, as in the paper.
+
+Read top to bottom: set-up (device, precision, data, networks, optimizers, EMA),
+resume, fixed sample inputs, the loop, and the end (checkpoint, export, plot).
+Everything a run writes lives in its numbered run folder:
+
+    runs/00003-image-mfmnist/
+        config.yaml        the resolved configuration (reusable with --config)
+        metrics.jsonl      one row per log interval: losses, D outputs, samples/s, ...
+        samples/           step-0000500.mp4 + .png at fixed seeds and conditioning frames
+        checkpoints/       step-0000500/ (tensors.safetensors + meta.json), newest K kept
+        export/            the inference model folder that `vgpred predict` loads
+        loss.png           loss curves, drawn at the end
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vgpred.config import Config
+from vgpred.device import resolve_device
+from vgpred.errors import VgpredError
+from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
+from vgpred.train import checkpoint as ckpt
+from vgpred.train.distributed import Distributed
+from vgpred.train.ema import EMA
+from vgpred.train.losses import OBJECTIVES, r1_penalty
+from vgpred.train.precision import autocast, grad_scaler, resolve_precision
+from vgpred.train.rundir import RunDir
+
+
+class NonFiniteLoss(VgpredError):
+    pass
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: int):
+    """The loader (deterministic, resumable at ``(epoch, batch)``) and an endless batch stream."""
+    from vgpred.data import ClipAugment, make_loader
+
+    augment = None
+    if cfg.train.flip or cfg.train.crop < 1:
+        augment = ClipAugment(crop_scale=(cfg.train.crop, 1.0), flip_p=0.5 if cfg.train.flip else 0.0)
+    loader = make_loader(dataset, cfg.train.batch_size, shuffle=True, seed=cfg.train.seed, rank=dist.rank,
+                         world_size=dist.world_size, num_workers=cfg.train.num_workers, drop_last=True, augment=augment)
+    loader.load_state_dict({"epoch": epoch, "batch": batch})
+
+    def stream():
+        while True:
+            yield from loader
+
+    return loader, stream()
+
+
+def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str | Path | None = None, progress: bool = True) -> Path:
+    """Train ``cfg`` on the clip cache ``data``; returns the run folder."""
+    from vgpred.data import open_dataset
+
+    dist = Distributed.from_env(cfg.train.device)
+    device = dist.device if dist.enabled else resolve_device(cfg.train.device)
+    precision = resolve_precision(cfg.train.precision, device)
+    objective = OBJECTIVES.get(cfg.loss.loss)
+    dataset = open_dataset(data, channels=cfg.model.channels)
+    if len(dataset) == 0:
+        raise VgpredError(f"{data}: the dataset holds no usable clips")
+    if (dataset.frames, dataset.size) != (cfg.model.frames, cfg.model.resolution):
+        raise VgpredError(
+            f"{data}: clips are {dataset.size}x{dataset.size}x{dataset.frames} but the model is "
+            f"{cfg.model.resolution}x{cfg.model.resolution}x{cfg.model.frames}; prepare the data with "
+            f"--size {cfg.model.resolution} --frames {cfg.model.frames} or set model.resolution/model.frames"
+        )
+    if cfg.model.mode == "label":
+        if not dataset.class_names:
+            raise VgpredError(f"{data}: label mode needs labelled clips (class sub-folders or label columns)")
+        cfg.model.num_classes, cfg.model.class_names = len(dataset.class_names), list(dataset.class_names)
+    if not objective.uses_noise and cfg.model.mode == "image":
+        cfg.model.latent_dim = 0  # the regression baseline is deterministic
+    run = RunDir.resume(resume) if resume else RunDir.create(out, cfg, Path(data), enabled=dist.is_main)
+
+    _seed_everything(cfg.train.seed + dist.rank)
+    gen_model = VideoGenerator(cfg.model).to(device)
+    disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
+    ema = EMA(gen_model, cfg.train.ema_decay, cfg.train.ema_warmup) if cfg.train.ema_decay > 0 else None
+    betas = (cfg.optim.beta1, cfg.optim.beta2)
+    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=cfg.optim.lr_g, betas=betas)}
+    if disc is not None:
+        optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas)
+    modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
+    noise_gen = torch.Generator(device="cpu").manual_seed(cfg.train.seed * 1000 + dist.rank)
+
+    step, epoch, batch_index, scaler_state = 0, 0, 0, None
+    latest = ckpt.list_checkpoints(run.checkpoints)
+    if resume and latest:
+        tensors, meta = ckpt.load_checkpoint(latest[-1])
+        rng = ckpt.restore(tensors, meta, modules, optimizers)
+        noise_gen.set_state(rng[f"noise{dist.rank}"] if f"noise{dist.rank}" in rng else rng["noise0"])
+        torch.set_rng_state(rng["torch"])
+        step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
+        scaler_state = meta.get("scaler")
+        run.log_event(f"resumed from {latest[-1].name}")
+    g_train = dist.wrap(gen_model)
+    d_train = dist.wrap(disc) if disc is not None else None
+    scaler = grad_scaler(precision, device)
+    if resume and latest and scaler_state:
+        scaler.load_state_dict(scaler_state)
+    run.log_event(
+        f"mode={cfg.model.mode} loss={cfg.loss.loss} device={device} precision={precision} world={dist.world_size} "
+        f"G={count_parameters(gen_model)/1e6:.2f}M D={count_parameters(disc)/1e6 if disc else 0:.2f}M clips={len(dataset)}"
+    )
+
+    fixed = run.fixed_inputs(dataset, gen_model, cfg)
+
+    def save_checkpoint() -> Path | None:
+        if not dist.is_main:
+            return None
+        rng = {"torch": torch.get_rng_state(), "noise0": noise_gen.get_state()}
+        meta = {**loader.state_dict(), "world_size": dist.world_size,
+                "scaler": scaler.state_dict()}
+        return ckpt.save_checkpoint(run.checkpoints, step, modules, optimizers, rng, meta, cfg.train.keep_checkpoints)
+
+    loader, data_iter = _make_batches(dataset, cfg, dist, epoch, batch_index)
+    bar = run.progress(cfg.train.steps, step, enabled=progress and dist.is_main)
+    sums: dict[str, torch.Tensor] = {}
+    count, window_start, window_work = 0, time.perf_counter(), 0.0
+    started = time.perf_counter()
+    try:
+        while step < cfg.train.steps:
+            t0 = time.perf_counter()
+            clips, labels = next(data_iter)
+            real = clips.to(device, non_blocking=True)
+            label = labels.to(device, non_blocking=True) if gen_model.needs_label else None
+            image = real[:, :, 0] if gen_model.needs_image else None
+            z = gen_model.sample_noise(real.shape[0], generator=noise_gen, device=device)
+
+            with autocast(precision, device):
+                out = g_train(z, label, image)
+            stats: dict[str, torch.Tensor] = {}
+            if d_train is not None:  # --- discriminator step ---
+                if cfg.loss.r1 > 0:
+                    real.requires_grad_(True)
+                with autocast(precision, device):
+                    d_real = d_train(real, label)
+                    d_fake = d_train(out.video.detach(), label)
+                loss_d = objective.d_loss(d_real, d_fake)
+                if cfg.loss.r1 > 0:
+                    loss_d = loss_d + cfg.loss.r1 / 2 * r1_penalty(d_real, real)
+                optimizers["d"].zero_grad(set_to_none=True)
+                scaler.scale(loss_d).backward()
+                scaler.step(optimizers["d"])
+                stats.update(loss_d=loss_d.detach(), d_real=torch.sigmoid(d_real.detach().float()).mean(),
+                             d_fake=torch.sigmoid(d_fake.detach().float()).mean())
+            # --- generator step ---
+            if disc is not None:  # D's weights get no gradient here: it is only a critic
+                disc.requires_grad_(False)
+                with autocast(precision, device):
+                    d_gen = disc(out.video, label)
+                disc.requires_grad_(True)
+                loss_g = objective.g_loss(d_gen)
+            else:
+                loss_g = (out.video.float() - real.float()).abs().mean()
+            if cfg.model.two_stream and cfg.loss.mask_l1 > 0 and not gen_model.needs_image:
+                loss_g = loss_g + cfg.loss.mask_l1 * out.mask.float().abs().mean()
+            if image is not None:
+                recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
+                if d_train is not None:
+                    loss_g = loss_g + cfg.loss.recon_l1 * recon
+                stats["recon_l1"] = recon.detach()
+            optimizers["g"].zero_grad(set_to_none=True)
+            scaler.scale(loss_g).backward()
+            scaler.step(optimizers["g"])
+            scaler.update()
+            stats["loss_g"] = loss_g.detach()
+            step += 1
+            if ema is not None:
+                ema.update(gen_model, step)
+
+            for k, v in stats.items():
+                sums[k] = sums.get(k, 0) + v.float()
+            count += 1
+            if device.type == "cpu" or step % cfg.train.log_every == 0:
+                total = sum(v for k, v in stats.items() if k.startswith("loss"))
+                if not torch.isfinite(total):
+                    good = ckpt.list_checkpoints(run.checkpoints)
+                    where = f"last good checkpoint: {good[-1]}" if good else "no checkpoint was written yet"
+                    raise NonFiniteLoss(f"step {step}: loss is not finite (NaN or inf); training stopped; {where}")
+            window_work += time.perf_counter() - t0
+            if step % cfg.train.log_every == 0 or step == cfg.train.steps:
+                row = {k: (v / count).item() for k, v in sums.items()}
+                global_batch = cfg.train.batch_size * dist.world_size
+                row.update(step=step, batch_size=global_batch, lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d,
+                           samples_per_s=global_batch * count / max(window_work, 1e-9),
+                           seconds=time.perf_counter() - started, epoch=loader.state_dict()["epoch"])
+                run.log_metrics(row)
+                bar.set_postfix_str(" ".join(f"{k}={row[k]:.3g}" for k in ("loss_d", "loss_g", "samples_per_s") if k in row))
+                sums, count, window_work = {}, 0, 0.0
+            bar.update(1)
+            if cfg.train.sample_every and step % cfg.train.sample_every == 0 and step < cfg.train.steps:
+                run.write_samples(ema.shadow if ema else gen_model, fixed, step)
+            if cfg.train.checkpoint_every and step % cfg.train.checkpoint_every == 0 and step < cfg.train.steps:
+                save_checkpoint()
+    except KeyboardInterrupt:
+        bar.close()
+        path = save_checkpoint()
+        run.log_event(f"interrupted at step {step}; checkpoint {path}; continue with --resume {run.path}")
+        dist.close()
+        return run.path
+    bar.close()
+    save_checkpoint()
+    export = ema.shadow if ema else gen_model
+    run.write_samples(export, fixed, step)
+    run.export(export, info={"steps": step, "data": str(data), "loss": cfg.loss.loss,
+                             "seconds": round(time.perf_counter() - started, 1)})
+    run.plot_losses()
+    dist.close()
+    return run.path
