@@ -15,6 +15,7 @@ import typer
 
 from vgpred import __version__
 from vgpred.cli.data_cmd import app as data_app
+from vgpred.cli.evaluate_cmd import evaluate
 
 from vgpred.cli.predict_cmd import models, predict, sample
 from vgpred.cli.train_cmd import train
@@ -34,6 +35,7 @@ app.command(
     help=train.__doc__,
     context_settings={"allow_extra_args": False, "ignore_unknown_options": False},
 )(train)
+app.command(help=evaluate.__doc__)(evaluate)
 
 app.command(help=models.__doc__)(models)
 app.add_typer(data_app, name="data", help="Prepare training data: clip caches from videos, Moving MNIST.")

@@ -1,0 +1,394 @@
+"""The image-to-video benchmark: condition on frame 0 of held-out clips, predict the rest.
+
+:func:`evaluate_models` scores every model on the same clips in one pass over the
+data (the clips are streamed in batches, never all held in memory), together with
+the copy-first-frame baseline. Image models draw K futures per clip from a
+``torch.Generator`` seeded from ``(seed, clip index)``, so the numbers do not depend
+on the batch size; models without noise (``latent_dim = 0``) and the copy baseline
+are run once (K = 1). Unconditional and label models do not start from the clip's
+frame 0, so they are compared through distributional metrics only.
+
+The conventions are stated in :data:`CONVENTIONS` and copied into every result.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from vgpred import __version__
+from vgpred.device import resolve_device
+from vgpred.errors import VgpredError
+from vgpred.evaluation.features import DistributionalMetric, load_distributional
+from vgpred.limits import MAX_SAMPLES
+from vgpred.metrics import METRICS, MetricUnavailable
+from vgpred.metrics.frechet import FeatureStats
+from vgpred.metrics.stochastic import best_of_k, mean_of_k
+from vgpred.predictor import VideoPredictor
+
+COPY_BASELINE = "copy-first-frame"
+DEFAULT_METRICS = ("psnr", "ssim", "mse", "mae", "lpips", "fvd", "frechet_projectnet")
+
+CONVENTIONS = {
+    "pixels": "videos in [-1, 1]; pixel metrics, motion and diversity map them to [0, 1]",
+    "horizon": "horizon t is frame index t of the clip, t = 1 .. T-1, predicted from frame 0; "
+               "frame 0 is the model's reconstruction of its input and is reported apart "
+               "(mean over the K samples)",
+    "best_of_k": "per video, the sample whose per-frame score averaged over horizons 1 .. T-1 is "
+                 "best is chosen and all its frames are reported (vgpred.metrics.stochastic.best_of_k, "
+                 "per_frame=False); then averaged over videos. Its average over horizons is never below "
+                 "mean-of-K; at a single horizon it can be",
+    "mean_of_k": "per-frame scores averaged over the K samples, then over videos",
+    "average": "the mean of the per-horizon values (each horizon weighs the same)",
+    "cap": "per-frame values are clamped at the metric's cap before any selection or mean "
+           "(PSNR: identical frames give +inf dB and count as 100 dB)",
+    "deterministic": "models without noise (latent_dim 0) and the copy-first-frame baseline "
+                     "are run once: K = 1 and best-of-K = mean-of-K",
+    "noise": "the K noise vectors of clip i come from a torch.Generator seeded from (seed, i), "
+             "so results do not depend on the batch size",
+    "motion": "mean absolute difference between the first and the last frame of each video "
+              "(frames 0 and T-1), averaged over samples and videos; the data row is the real clips",
+    "diversity": "mean over the pairs of the K futures of one clip of their mean absolute "
+                 "difference over frames 1 .. T-1, averaged over clips; 0 for deterministic models",
+    "distributional": "real set: frames 0 .. T-1 of each evaluated clip; generated set: one video "
+                      "per clip (the first of the K samples; unconditional and label models: one "
+                      "sample, label models given the clip's label)",
+}
+
+
+def clip_generator(seed: int, index: int) -> torch.Generator:
+    """The CPU generator that draws the noise of clip ``index`` for ``seed``."""
+    state = np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state))
+
+
+def _check_int(value: int | None, name: str, low: int, high: int | None = None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise VgpredError(f"{name}={value!r}: must be an integer {bound}")
+
+
+@dataclass
+class _Model:
+    """One model under evaluation and its running sums (float64, CPU)."""
+
+    name: str
+    source: str
+    predictor: VideoPredictor | None  # None: the copy-first-frame baseline
+    k: int
+    per_frame: bool
+    sums: dict[str, Tensor] = field(default_factory=dict)
+    clips: int = 0
+    fake_stats: dict[str, FeatureStats] = field(default_factory=dict)
+
+    def add(self, key: str, values: Tensor) -> None:
+        """Add per-video values ``(B, ...)`` to the sum kept under ``key``."""
+        total = values.detach().double().sum(dim=0).cpu()
+        self.sums[key] = self.sums[key] + total if key in self.sums else total
+
+    def mean(self, key: str) -> Tensor:
+        return self.sums[key] / max(self.clips, 1)
+
+    def describe(self) -> dict[str, Any]:
+        if self.predictor is None:
+            return {"source": self.source, "mode": "baseline", "latent_dim": 0}
+        cfg = self.predictor.cfg
+        return {"source": self.source, "mode": cfg.mode, "latent_dim": cfg.latent_dim,
+                "resolution": cfg.resolution, "frames": cfg.frames, "channels": cfg.channels}
+
+
+def _load_models(
+    models: Mapping[str, str | os.PathLike | VideoPredictor], k: int, device: torch.device
+) -> list[_Model]:
+    if COPY_BASELINE in models:
+        raise VgpredError(f"model name {COPY_BASELINE!r} is reserved for the built-in baseline; choose another")
+    loaded = [_Model(COPY_BASELINE, "built-in: every frame is the input frame 0", None, 1, True)]
+    for name, model in models.items():
+        if isinstance(model, VideoPredictor):
+            predictor, source = model, "VideoPredictor object"
+        else:
+            predictor, source = VideoPredictor.from_pretrained(model, device=str(device)), str(model)
+        deterministic = predictor.model.needs_image and predictor.cfg.latent_dim == 0
+        per_frame = predictor.model.needs_image
+        loaded.append(_Model(name, source, predictor, 1 if deterministic or not per_frame else k, per_frame))
+    return loaded
+
+
+def _open_data(data: Any, channels: int | None):
+    """A clip data set: a cache path (opened converting to ``channels``) or a Dataset object."""
+    if not isinstance(data, (str, os.PathLike)):
+        return data, getattr(data, "path", type(data).__name__)
+    from vgpred.data import open_dataset
+
+    path = Path(data)
+    if not path.exists():
+        raise VgpredError(f"{path}: no such data folder (give a clip cache made by `vgpred data`)")
+    return open_dataset(path, channels=channels), str(path)
+
+
+def _horizon(models: list[_Model], dataset, data_name: str, frames: int | None) -> int:
+    """Check sizes against the data and return T, the frames scored per clip."""
+    size, data_frames = int(dataset.size), int(dataset.frames)
+    made = {}
+    for m in models[1:]:
+        cfg = m.predictor.cfg
+        if cfg.resolution != size:
+            raise VgpredError(
+                f"{m.source}: makes {cfg.resolution}x{cfg.resolution} videos but the clips of "
+                f"{data_name} are {size}x{size}; evaluate on data prepared at --size {cfg.resolution}"
+            )
+        made[m.name] = cfg.frames
+    if frames is None:
+        if len(set(made.values())) > 1:
+            listed = ", ".join(f"{n}: {t}" for n, t in made.items())
+            raise VgpredError(f"--frames: the models make different numbers of frames ({listed}); "
+                              f"pass --frames {min(made.values())} to compare them")
+        frames = min([*made.values(), data_frames])
+        if made and frames < min(made.values()):
+            raise VgpredError(
+                f"{data_name}: clips have {data_frames} frames but the models make {min(made.values())}; "
+                f"pass --frames {data_frames} or use longer clips"
+            )
+    shortest = min([*made.values(), data_frames])
+    if not 2 <= frames <= shortest:
+        raise VgpredError(f"--frames {frames}: must be from 2 (frame 0 and one horizon) to {shortest} "
+                          f"(the shortest of the data clips and the models' videos)")
+    return frames
+
+
+def _per_frame_metrics(
+    names: Sequence[str], lpips_backbone: str | os.PathLike | None, shape: tuple[int, ...],
+    device: torch.device, unavailable: dict[str, str],
+) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
+    """Load the requested per-frame metrics, probing each on a blank video of ``shape``."""
+    if lpips_backbone is not None and not Path(lpips_backbone).is_file():
+        raise VgpredError(f"{lpips_backbone}: no such file (AlexNet weights for lpips)")
+    loaded = {}
+    for name in names:
+        spec = METRICS.get(name)
+        try:
+            fn = spec.load()
+            if spec.needs_weights:
+                fn = fn.load(lpips_backbone, device=device)
+            blank = torch.zeros(1, *shape, device=device)
+            fn(blank, blank)
+        except MetricUnavailable as err:
+            unavailable[name] = err.reason
+            continue
+        except VgpredError as err:  # e.g. frames too small for the metric's window or network
+            if spec.needs_weights and lpips_backbone is not None:
+                raise
+            unavailable[name] = str(err)
+            continue
+        loaded[name] = fn
+    return loaded
+
+
+def _generate(m: _Model, clips: Tensor, labels: Tensor, indices: range, seed: int, frames: int) -> Tensor:
+    """K videos per clip, ``(K, B, C, T, H, W)`` on the clips' device."""
+    b = clips.shape[0]
+    if m.predictor is None:
+        return clips[:, :, :1].expand(-1, -1, frames, -1, -1).unsqueeze(0)
+    model, dev = m.predictor.model, m.predictor.device
+    z = torch.stack([model.sample_noise(m.k, generator=clip_generator(seed, i), device=dev) for i in indices], 1)
+    image = label = None
+    if model.needs_image:
+        image = clips[:, :, 0].to(dev).unsqueeze(0).expand(m.k, *clips[:, :, 0].shape).flatten(0, 1)
+    if model.needs_label:
+        bad = [(i, int(y)) for i, y in zip(indices, labels) if not 0 <= y < m.predictor.cfg.num_classes]
+        if bad:
+            raise VgpredError(f"clip {bad[0][0]} has label {bad[0][1]}; {m.source} knows "
+                              f"{m.predictor.cfg.num_classes} classes (labels 0 .. {m.predictor.cfg.num_classes - 1})")
+        label = labels.to(dev).unsqueeze(0).expand(m.k, b).flatten()
+    video = model(z.flatten(0, 1), label, image).video[:, :, :frames].float()
+    return video.to(clips.device).reshape(m.k, b, *video.shape[1:])
+
+
+def _score(m: _Model, videos: Tensor, clips: Tensor, metrics: Mapping[str, Callable]) -> None:
+    """Add the per-frame scores, motion and diversity of one batch to ``m``'s sums."""
+    k, b = videos.shape[:2]
+    flat = videos.flatten(0, 1)
+    target = clips.unsqueeze(0).expand_as(videos).flatten(0, 1)
+    for name, fn in metrics.items():
+        spec = METRICS.get(name)
+        scores = fn(flat, target).reshape(k, b, -1).float()
+        if spec.cap is not None:
+            scores = scores.clamp(max=spec.cap)
+        m.add(f"{name}/frame0", scores[:, :, 0].mean(dim=0))
+        m.add(f"{name}/best_of_k", best_of_k(scores[:, :, 1:], spec.higher_is_better))
+        m.add(f"{name}/mean_of_k", mean_of_k(scores[:, :, 1:]))
+    m.add("motion", (videos[:, :, :, -1] - videos[:, :, :, 0]).abs().mean(dim=(2, 3, 4)).mean(dim=0) / 2)
+    if k > 1:
+        pairs = torch.zeros(b, device=videos.device)
+        for i in range(k - 1):
+            pairs += (videos[i + 1:, :, :, 1:] - videos[i, :, :, 1:]).abs().mean(dim=(2, 3, 4, 5)).sum(dim=0) / 2
+        m.add("diversity", pairs / (k * (k - 1) / 2))
+    else:
+        m.add("diversity", torch.zeros(b))
+
+
+def _machine(device: torch.device) -> dict[str, Any]:
+    info = {"host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
+            "torch": torch.__version__, "cpu_count": os.cpu_count(), "device": str(device)}
+    if device.type == "cuda":
+        info["device_name"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def _model_result(m: _Model, metric_names: Sequence[str], frames: int,
+                  dist: Mapping[str, DistributionalMetric], real: Mapping[str, FeatureStats]) -> dict[str, Any]:
+    out: dict[str, Any] = {**m.describe(), "k": m.k}
+    if m.per_frame:
+        out["frame0"] = {name: float(m.mean(f"{name}/frame0")) for name in metric_names}
+        out["metrics"] = {}
+        for name in metric_names:
+            entry = {}
+            for agg in ("best_of_k", "mean_of_k"):
+                values = m.mean(f"{name}/{agg}")
+                entry[agg] = {"per_horizon": values.tolist(), "average": float(values.mean())}
+            out["metrics"][name] = entry
+        out["motion"] = float(m.mean("motion"))
+        out["diversity"] = float(m.mean("diversity"))
+    else:
+        out["note"] = (f"{m.predictor.cfg.mode} model: its videos do not start from the clip's frame 0, "
+                       "so only distributional metrics compare it")
+        out["motion"] = float(m.mean("motion"))
+    out["distributional"] = {name: metric.result(real[name], m.fake_stats[name]).to_dict()
+                             for name, metric in dist.items()}
+    return out
+
+
+def evaluate_models(
+    models: Mapping[str, str | os.PathLike | VideoPredictor],
+    data: str | os.PathLike | Any,
+    k: int = 10,
+    frames: int | None = None,
+    max_clips: int | None = None,
+    seed: int = 0,
+    metrics: Sequence[str] | None = None,
+    batch_size: int = 4,
+    device: str = "auto",
+    progress: bool = False,
+    i3d: str | os.PathLike | None = None,
+    feature_net: str | os.PathLike | None = None,
+    lpips_backbone: str | os.PathLike | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """Score models on held-out clips, per horizon, with the copy-first-frame baseline.
+
+    Args:
+        models: name -> model folder / bundled model name / :class:`VideoPredictor`.
+        data: a clip cache folder (clips converted to the models' channels) or a
+            data set yielding ``(clip (C, T, H, W) in [-1, 1], label)`` with
+            ``.frames`` and ``.size`` attributes.
+        k: futures sampled per clip for noisy image models (1 .. 1024).
+        frames: score the first ``frames`` frames (default: the models' length).
+        max_clips: use only the first ``max_clips`` clips.
+        seed: noise seed; clip i draws from ``(seed, i)``.
+        metrics: metric names (default :data:`DEFAULT_METRICS`); per-frame ones are
+            reported best-of-K and mean-of-K, distributional ones only with weights.
+        batch_size: clips per step (each step generates ``batch_size * k`` videos).
+        i3d, feature_net, lpips_backbone: weights of the FVD network, of the project's
+            feature network and of LPIPS's AlexNet (default locations where they have one).
+        command: the command line recorded in the settings (default: ``sys.argv``).
+    Returns:
+        ``{"settings": ..., "data": ..., "models": {name: ...}}``, JSON-ready;
+        see :func:`vgpred.evaluation.write_report`.
+    """
+    _check_int(k, "k", 1, MAX_SAMPLES)
+    _check_int(frames, "frames", 2)
+    _check_int(max_clips, "max_clips", 1)
+    _check_int(seed, "seed", 0)
+    _check_int(batch_size, "batch_size", 1)
+    names = list(dict.fromkeys(metrics if metrics is not None else DEFAULT_METRICS))
+    specs = {name: METRICS.get(name) for name in names}
+    dev = resolve_device(device)
+    loaded = _load_models(models, k, dev)
+    channels = {m.predictor.cfg.channels for m in loaded[1:]}
+    if len(channels) > 1:
+        raise VgpredError("the models make videos with different numbers of channels; evaluate them separately")
+    model_channels = channels.pop() if channels else None
+    dataset, data_name = _open_data(data, model_channels)
+    if model_channels is not None and int(dataset.channels) != model_channels:
+        raise VgpredError(f"{data_name}: clips have {dataset.channels} channels, the models {model_channels}")
+    frames = _horizon(loaded, dataset, data_name, frames)
+    num_clips = min(len(dataset), max_clips or len(dataset))
+    if num_clips < 1:
+        raise VgpredError(f"{data_name}: holds no clips")
+    shape = (int(dataset.channels), frames, int(dataset.size), int(dataset.size))
+
+    unavailable: dict[str, str] = {}
+    per_frame = _per_frame_metrics([n for n in names if specs[n].kind == "per_frame"],
+                                   lpips_backbone, shape, dev, unavailable)
+    weights = {"fvd": i3d, "frechet_projectnet": feature_net}
+    dist = {}
+    for name in (n for n in names if specs[n].kind == "distributional"):
+        try:
+            dist[name] = load_distributional(name, weights.get(name), shape, num_clips, dev)
+        except MetricUnavailable as err:
+            unavailable[name] = err.reason
+    for m in loaded[1:]:
+        if not m.per_frame and not dist:
+            raise VgpredError(
+                f"{m.source}: this {m.predictor.cfg.mode} model's videos do not start from the clip's "
+                "frame 0, so per-frame metrics do not apply and it can be compared only through a "
+                "distributional metric (fvd with --i3d, frechet_projectnet with --feature-net), none available"
+            )
+    for m in loaded:
+        m.fake_stats = {name: FeatureStats() for name in dist}
+    real = {name: FeatureStats() for name in dist}
+    data_motion = 0.0
+
+    from tqdm import tqdm
+
+    with torch.inference_mode(), tqdm(total=num_clips, desc="evaluate", unit="clip", file=sys.stderr,
+                                      disable=not progress, dynamic_ncols=True) as bar:
+        for start in range(0, num_clips, batch_size):
+            indices = range(start, min(num_clips, start + batch_size))
+            items = [dataset[i] for i in indices]
+            clips = torch.stack([clip[:, :frames] for clip, _ in items]).to(dev).float()
+            if tuple(clips.shape[1:]) != shape:
+                raise VgpredError(f"{data_name}: clip {start} has shape {tuple(clips.shape[1:])}, expected {shape}")
+            labels = torch.tensor([int(label) for _, label in items])
+            data_motion += float((clips[:, :, -1] - clips[:, :, 0]).abs().mean(dim=(1, 2, 3)).sum() / 2)
+            for name, metric in dist.items():
+                real[name].add(metric.features(clips))
+            for m in loaded:
+                videos = _generate(m, clips, labels, indices, seed, frames)
+                if m.per_frame:
+                    _score(m, videos, clips, per_frame)
+                else:
+                    m.add("motion", (videos[0, :, :, -1] - videos[0, :, :, 0]).abs().mean(dim=(1, 2, 3)) / 2)
+                for name, metric in dist.items():
+                    m.fake_stats[name].add(metric.features(videos[0]))
+                m.clips += len(indices)
+            bar.update(len(indices))
+
+    conventions = {**CONVENTIONS, **{n: specs[n].description for n in per_frame}}
+    conventions.update({n: metric.description for n, metric in dist.items()})
+    settings = {
+        "data": str(Path(data_name).resolve()) if isinstance(data, (str, os.PathLike)) else str(data_name),
+        "num_clips": num_clips, "k": k, "seed": seed, "frames": frames,
+        "horizons": list(range(1, frames)), "batch_size": batch_size,
+        "metrics": [n for n in names if n in per_frame or n in dist],
+        "unavailable": unavailable, "conventions": conventions, "vgpred_version": __version__,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(dev), "command": command if command is not None else shlex.join(sys.argv),
+    }
+    return {
+        "settings": settings,
+        "data": {"motion": data_motion / num_clips, "frames": int(dataset.frames), "size": int(dataset.size),
+                 "channels": int(dataset.channels)},
+        "models": {m.name: _model_result(m, list(per_frame), frames, dist, real) for m in loaded},
+    }
