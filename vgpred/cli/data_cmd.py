@@ -26,6 +26,8 @@ def prepare_cmd(
                                    "homography to the first frame); clips that fail are dropped."),
     clips_per_video: Optional[int] = typer.Option(None, "--clips-per-video",
                                                   help="At most K clips per video, evenly spaced."),
+    hop: Optional[int] = typer.Option(None, "--hop", help="Frames between the starts of consecutive clips "
+                                      "(default: --frames, no overlap; smaller gives overlapping clips)."),
     skip_short: bool = typer.Option(False, "--skip-short", help="Skip videos shorter than --frames "
                                     "instead of repeating their last frame."),
     strip_height: int = typer.Option(128, "--strip-height", help="Frame height of strip JPEGs "
@@ -37,7 +39,7 @@ def prepare_cmd(
 
     summary = prepare(src, dst, size=size, frames=frames, fps=fps, stride=stride, stabilize=stabilize,
                       clips_per_video=clips_per_video, skip_short=skip_short, progress=progress,
-                      strip_height=strip_height)
+                      strip_height=strip_height, hop=hop)
     typer.echo(summary.report())
 
 

@@ -73,7 +73,8 @@ def _resize(clip: np.ndarray, size: int) -> np.ndarray:
     return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_per_video: int | None) -> None:
+def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_per_video: int | None,
+                hop: int | None) -> None:
     if size < 4:
         raise VgpredError(f"--size: must be at least 4, got {size}")
     if frames < 1:
@@ -84,19 +85,22 @@ def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_pe
         raise VgpredError(f"--stride: must be at least 1, got {stride}")
     if clips_per_video is not None and clips_per_video < 1:
         raise VgpredError(f"--clips-per-video: must be at least 1, got {clips_per_video}")
+    if hop is not None and hop < 1:
+        raise VgpredError(f"--hop: must be at least 1, got {hop}")
 
 
 def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float | None = None,
             stride: int = 1, stabilize: bool = False, clips_per_video: int | None = None,
-            skip_short: bool = False, progress: bool = True, strip_height: int = 128) -> PrepareSummary:
+            skip_short: bool = False, progress: bool = True, strip_height: int = 128,
+            hop: int | None = None) -> PrepareSummary:
     """Prepare a clip cache at ``dst`` from ``src`` (a folder, a video file or a strip-JPEG list).
 
     Clips are ``frames`` x ``size`` x ``size`` RGB (short-side resize + centre crop).
     See :class:`vgpred.data.video_folder.ClipSpec` for ``fps``, ``stride``,
-    ``clips_per_video``, ``skip_short`` and ``strip_height``; ``stabilize`` removes
+    ``clips_per_video``, ``skip_short``, ``strip_height`` and ``hop``; ``stabilize`` removes
     camera motion (:mod:`vgpred.data.stabilize`) and drops clips where that fails.
     """
-    _check_args(size, frames, fps, stride, clips_per_video)
+    _check_args(size, frames, fps, stride, clips_per_video, hop)
     started = time.perf_counter()
     dst = Path(dst)
     found = discover(src)
@@ -104,7 +108,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
     settings = {"kind": "prepare", "src": str(Path(src).resolve()), "size": size, "frames": frames,
                 "fps": fps, "stride": stride, "stabilize": stabilize, "clips_per_video": clips_per_video,
                 "skip_short": skip_short, "strip_height": strip_height, "num_sources": len(found.sources),
-                "sources_sha1": hashlib.sha1(names).hexdigest()}
+                "sources_sha1": hashlib.sha1(names).hexdigest(), **({"hop": hop} if hop else {})}
     if is_cache(dst):
         meta = read_index(dst)
         if meta.get("settings") != settings:
@@ -113,7 +117,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
         return PrepareSummary(dst, clips_written=meta["num_clips"], already_complete=True)
 
     work = size * math.ceil(STABILIZE_MIN_SIDE / size) if stabilize else size
-    spec = ClipSpec(frames, work, work, fps, stride, clips_per_video, skip_short, strip_height)
+    spec = ClipSpec(frames, work, work, fps, stride, clips_per_video, skip_short, strip_height, hop)
     stabilizer = None
     if stabilize:
         from vgpred.data.stabilize import StabilizationFailed, Stabilizer

@@ -46,6 +46,8 @@ class ClipSpec:
         clips_per_video: at most this many clips per source, evenly spaced (None: all).
         skip_short: skip sources shorter than ``frames`` instead of padding them.
         strip_height: frame height of strip JPEGs.
+        hop: sampled frames between the starts of consecutive clips (None: ``frames``,
+            i.e. non-overlapping clips; smaller values give overlapping clips).
     """
 
     frames: int
@@ -56,6 +58,11 @@ class ClipSpec:
     clips_per_video: int | None = None
     skip_short: bool = False
     strip_height: int = 128
+    hop: int | None = None
+
+    @property
+    def step(self) -> int:
+        return self.hop or self.frames
 
 
 def resized_shape(h: int, w: int, out_h: int, out_w: int) -> tuple[int, int]:
@@ -153,7 +160,8 @@ def _slots(count_hint: int, spec: ClipSpec, rate_ratio: float) -> set[int] | Non
     """Which clip slots to keep when ``clips_per_video`` is set (evenly spaced), None for all."""
     if spec.clips_per_video is None or count_hint <= 0:
         return None
-    slots = int(count_hint * rate_ratio) // spec.frames
+    available = int(count_hint * rate_ratio)
+    slots = (available - spec.frames) // spec.step + 1 if available >= spec.frames else 0
     k = spec.clips_per_video
     return None if slots <= k else {i * slots // k for i in range(k)}
 
@@ -161,9 +169,12 @@ def _slots(count_hint: int, spec: ClipSpec, rate_ratio: float) -> set[int] | Non
 def _cut(frames: Iterator[np.ndarray], spec: ClipSpec, keep: set[int] | None) -> Iterator[np.ndarray]:
     limit = spec.clips_per_video
     buf: list[np.ndarray] = []
-    slot = made = seen = 0
+    slot = made = seen = skip = 0
     for img in frames:
         seen += 1
+        if skip:
+            skip -= 1
+            continue
         buf.append(img)
         if len(buf) < spec.frames:
             continue
@@ -173,7 +184,7 @@ def _cut(frames: Iterator[np.ndarray], spec: ClipSpec, keep: set[int] | None) ->
             if limit is not None and made >= limit:
                 return
         slot += 1
-        buf = []
+        buf, skip = buf[spec.step:], max(0, spec.step - spec.frames)
     if made == 0:
         if seen == 0:
             raise SkipSource("no frames decoded")
@@ -220,12 +231,13 @@ class VideoFolder(IterableDataset):
     Args:
         root: folder (classes from its first sub-folder level), video file or strip-JPEG list.
         size: output ``H x W`` (an int for square clips).
-        frames: clip length ``T``; fps, stride, clips_per_video, skip_short, strip_height: see :class:`ClipSpec`.
+        frames: clip length ``T``; fps, stride, clips_per_video, skip_short, strip_height, hop:
+            see :class:`ClipSpec`.
     """
 
     def __init__(self, root: str, size: int | tuple[int, int], frames: int, fps: float | None = None,
                  stride: int = 1, clips_per_video: int | None = None, skip_short: bool = False,
-                 strip_height: int = 128) -> None:
+                 strip_height: int = 128, hop: int | None = None) -> None:
         super().__init__()
         height, width = (size, size) if isinstance(size, int) else size
         if min(height, width, frames, stride) < 1 or (fps is not None and fps <= 0):
@@ -233,7 +245,7 @@ class VideoFolder(IterableDataset):
         found = discover(root)
         self.sources = found.sources
         self.class_names = found.class_names
-        self.spec = ClipSpec(frames, height, width, fps, stride, clips_per_video, skip_short, strip_height)
+        self.spec = ClipSpec(frames, height, width, fps, stride, clips_per_video, skip_short, strip_height, hop)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, int]]:
         info = get_worker_info()
