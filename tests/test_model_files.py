@@ -120,3 +120,80 @@ def test_nan_weights_refused(tmp_path):
     save_file(state, str(folder / WEIGHTS_NAME))
     with pytest.raises(VgpredError, match="NaN or infinite"):
         load_model(folder)
+
+
+# ---------------------------------------------------------------- more hostile files, through the real CLI
+@pytest.mark.parametrize("kind", ["torch-zip.pt", "pickle-without-suffix", "torch-zip-without-suffix"])
+def test_pickles_under_any_name_are_refused(tmp_path, kind):
+    marker = tmp_path / "pwned"
+    evil = tmp_path / kind
+    if "zip" in kind:
+        torch.save(_Payload(str(marker)), evil)  # the zip format torch.save writes
+    else:
+        evil.write_bytes(pickle.dumps(_Payload(str(marker))))
+    assert_one_line_error(call_cli("sample", "-o", tmp_path / "o.mp4", "-c", evil), str(evil), "never unpickles")
+    assert not marker.exists() and not (tmp_path / "o.mp4").exists()
+
+
+def test_pickle_refused_in_a_fresh_process(tmp_path):
+    """The installed entry point, end to end: `predict -c evil.pth` exits 1 and the payload never runs."""
+    from tests.conftest import run_cli, skimage_photo
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(pickle.dumps(_Payload(str(marker))))
+    result = run_cli("predict", skimage_photo("astronaut.png"), "-o", tmp_path / "o.mp4", "-c", evil, "--device", "cpu")
+    assert_one_line_error(result, str(evil), "is a pickle/torch file", "never unpickles")
+    assert not marker.exists() and not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        ("huge-header", "header too large"),
+        ("garbage-header", "invalid JSON in header"),
+        ("torch-zip", "unreadable safetensors file"),
+    ],
+)
+def test_hostile_safetensors_headers(tmp_path, damage, message):
+    import struct
+
+    marker = tmp_path / "pwned"
+    folder = save_tiny_model(tmp_path / "m", "unconditional")
+    weights = folder / WEIGHTS_NAME
+    data = weights.read_bytes()
+    if damage == "huge-header":  # the 8-byte header length claims 4 EiB
+        weights.write_bytes(struct.pack("<Q", 2**62) + data[8:])
+    elif damage == "garbage-header":
+        weights.write_bytes(struct.pack("<Q", 100) + b"{" * 100 + data[108:])
+    else:
+        torch.save(_Payload(str(marker)), weights)
+    assert_one_line_error(call_cli("sample", "-o", tmp_path / "o.mp4", "-c", folder), str(weights), message)
+    assert not marker.exists() and not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (lambda d: d["model"].update(resolution=100000), "model.resolution=100000: must be a power of two"),
+        (lambda d: d["model"].update(frames=10**9), "model.frames=1000000000"),
+        (lambda d: d["model"].update(channels=7), "model.channels=7: must be 1 or 3"),
+        (lambda d: d["model"].update(fps=-3), "model.fps=-3.0: must be positive"),
+        (lambda d: d["model"].update(resolution=None), "expected an integer, got None"),
+        (lambda d: d.update(format="something-else"), "not a vgpred model config"),
+    ],
+)
+def test_absurd_config_values(tmp_path, edit, message):
+    folder = save_tiny_model(tmp_path / "m", "unconditional")
+    _edit_config(folder, edit)
+    assert_one_line_error(call_cli("sample", "-o", tmp_path / "o.mp4", "-c", folder), str(folder / CONFIG_NAME), message)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_config_that_is_not_json_text(tmp_path):
+    folder = save_tiny_model(tmp_path / "m", "unconditional")
+    (folder / CONFIG_NAME).write_bytes(b"\xff\xfe\x00binary")
+    assert_one_line_error(call_cli("sample", "-o", tmp_path / "o.mp4", "-c", folder), str(folder / CONFIG_NAME),
+                          "invalid JSON")
+    (folder / CONFIG_NAME).write_text("[1, 2]")
+    assert_one_line_error(call_cli("sample", "-o", tmp_path / "o.mp4", "-c", folder), "not a vgpred model config")

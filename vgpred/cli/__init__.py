@@ -60,6 +60,11 @@ def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
     sys.exit(code)
 
 
+# Typer may bring its own copy of click, whose exceptions do not derive from the installed click's.
+_CLICK_ERRORS = tuple({click.ClickException, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")})
+_ABORTS = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app with one-line errors."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -70,11 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(str(err), err.exit_code)
-    except click.exceptions.Abort:
+    except _ABORTS:
         _fail("interrupted", 130)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    except click.ClickException as err:
+    except _CLICK_ERRORS as err:
         if debug:
             raise
         _fail(err.format_message(), err.exit_code)

@@ -70,7 +70,7 @@ def sample(
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Generate videos from an unconditional or label-conditioned model."""
-    from vgpred.errors import UsageError
+    from vgpred.errors import UsageError, VgpredError
 
     check_num_samples(num_samples), check_fps(fps), check_scale(scale)
     from vgpred.io.video import check_output_path
@@ -84,7 +84,10 @@ def sample(
     if predictor.model.needs_label:
         if label is None:
             raise UsageError(f"--label: required for this label model (one of {', '.join(predictor.class_names)})")
-        predictor.label_index(label)
+        try:
+            predictor.label_index(label)
+        except VgpredError:
+            raise UsageError(f"--label {label!r}: not known to this model (known: {', '.join(predictor.class_names)})") from None
     elif label is not None:
         raise UsageError(f"--label {label}: {checkpoint} is an unconditional model and takes no label")
     _generate_and_save(predictor, out, None, label, num_samples, seed, fps, frames, layers, grid, scale)

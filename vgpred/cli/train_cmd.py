@@ -62,6 +62,7 @@ def train(
 
     check_model_config_for_training(cfg, check_model_config)
     data = _ensure_cache(data, cfg, show_progress=not no_progress)
+    _check_enough_clips(data, cfg)
     from vgpred.train.loop import train as run_training
 
     path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress)
@@ -73,6 +74,25 @@ def check_model_config_for_training(cfg, check) -> None:
     from dataclasses import replace
 
     check(replace(cfg.model, num_classes=max(cfg.model.num_classes, 2), class_names=[]))
+
+
+def _check_enough_clips(data: Path, cfg) -> None:
+    """Fail before a run folder is made when the data cannot fill one batch on every process."""
+    import os
+
+    from vgpred.data import open_dataset
+    from vgpred.errors import VgpredError
+
+    clips = len(open_dataset(data))
+    processes = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
+    needed = cfg.train.batch_size * processes
+    if clips == 0:
+        raise VgpredError(f"{data}: the dataset holds no usable clips")
+    if clips < needed:
+        raise VgpredError(
+            f"{data}: {clips} clips, fewer than one batch (train.batch_size={cfg.train.batch_size} x {processes} "
+            f"process{'es' if processes > 1 else ''}); add clips or lower train.batch_size"
+        )
 
 
 def _ensure_cache(data: Path, cfg, show_progress: bool) -> Path:

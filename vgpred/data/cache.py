@@ -53,14 +53,12 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def is_cache(path: str | Path) -> bool:
-    """True when ``path`` is a folder holding a complete clip cache."""
-    index = Path(path) / INDEX_NAME
-    if not index.is_file():
-        return False
-    try:
-        return json.loads(index.read_text()).get("format") == FORMAT_NAME
-    except (OSError, ValueError):
-        return False
+    """True when ``path`` is a folder with an ``index.json`` (a complete, or a damaged, clip cache).
+
+    A damaged index counts, so that opening it reports the damage instead of treating
+    the folder as raw videos.
+    """
+    return (Path(path) / INDEX_NAME).is_file()
 
 
 def read_index(path: str | Path) -> dict:

@@ -23,6 +23,7 @@ from vgpred.data.resume import ResumeState, progress_bar, shard_size_for
 from vgpred.data.sources import discover
 from vgpred.data.video_folder import ClipSpec, SkipSource, iter_clips, warn
 from vgpred.errors import VgpredError
+from vgpred.limits import MAX_CLIP_FRAMES, MAX_CLIP_SIZE, MAX_FPS
 
 STABILIZE_MIN_SIDE = 128  # stabilisation runs on frames at least this large, then resizes down
 
@@ -75,12 +76,12 @@ def _resize(clip: np.ndarray, size: int) -> np.ndarray:
 
 def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_per_video: int | None,
                 hop: int | None) -> None:
-    if size < 4:
-        raise VgpredError(f"--size: must be at least 4, got {size}")
-    if frames < 1:
-        raise VgpredError(f"--frames: must be at least 1, got {frames}")
-    if fps is not None and not fps > 0:
-        raise VgpredError(f"--fps: must be positive, got {fps}")
+    if not 4 <= size <= MAX_CLIP_SIZE:
+        raise VgpredError(f"--size: must be from 4 to {MAX_CLIP_SIZE}, got {size}")
+    if not 1 <= frames <= MAX_CLIP_FRAMES:
+        raise VgpredError(f"--frames: must be from 1 to {MAX_CLIP_FRAMES}, got {frames}")
+    if fps is not None and not 0 < fps <= MAX_FPS:
+        raise VgpredError(f"--fps: must be above 0 and at most {MAX_FPS:g}, got {fps:g}")
     if stride < 1:
         raise VgpredError(f"--stride: must be at least 1, got {stride}")
     if clips_per_video is not None and clips_per_video < 1:
@@ -123,15 +124,26 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
         from vgpred.data.stabilize import StabilizationFailed, Stabilizer
 
         stabilizer = Stabilizer()
+    created = not dst.exists()
     state = ResumeState.load(dst, settings)
     pos = state.position
     summary = PrepareSummary(dst, files_used=pos.get("files_used", 0),
                              files_skipped=[tuple(x) for x in pos.get("skipped", found.skipped)],
                              files_partial=[tuple(x) for x in pos.get("partial", [])],
                              stabilization_failures=pos.get("stab_failed", 0))
+    # Warnings wait until the first clip is written: if nothing is usable, the one
+    # error line says why instead of a warning per file.
+    held: list[str] = []
     if not pos:
-        for path, reason in found.skipped:
-            warn(f"{path}: skipped ({reason})")
+        held += [f"{path}: skipped ({reason})" for path, reason in found.skipped]
+
+    def note(message: str) -> None:
+        if writer.num_clips or start_clip or state.shards:
+            while held:
+                warn(held.pop(0))
+            warn(message)
+        else:
+            held.append(message)
     writer = ShardWriter(dst, frames, size, 3, shard_size_for(frames, size, 3), shards=state.shards)
     start_source, start_clip = pos.get("source", 0), pos.get("clip", 0)
 
@@ -158,9 +170,11 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
                     used = 1
                     if writer.add(_resize(clip, size), source.label):
                         checkpoint(i, j + 1, summary.files_used)
+                    while held:
+                        warn(held.pop(0))
             except SkipSource as err:
                 entry = (str(source.path), err.reason)
-                warn(f"{source.path}: {'read in part' if err.clips else 'skipped'} ({err.reason})")
+                note(f"{source.path}: {'read in part' if err.clips else 'skipped'} ({err.reason})")
                 (summary.files_partial if err.clips else summary.files_skipped).append(entry)
             summary.files_used += used
             bar.update(1)
@@ -169,8 +183,11 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
     summary.seconds = time.perf_counter() - started
     if summary.clips_written == 0:
         state.clear()
+        if created and dst.is_dir() and not any(dst.iterdir()):
+            dst.rmdir()
+        first = f"; first: {held[0]}" if held else ""
         raise VgpredError(f"{src}: no clips could be prepared ({len(summary.files_skipped)} files skipped, "
-                          f"{summary.stabilization_failures} clips failed stabilisation)")
+                          f"{summary.stabilization_failures} clips failed stabilisation{first})")
     writer.finish(found.class_names, found.description, settings, extra={"summary": summary.to_json()})
     state.clear()
     return summary

@@ -5,7 +5,9 @@ A checkpoint is a folder ``checkpoints/step-0000500/`` holding
 states) and ``meta.json`` (step, data position, optimizer hyper-parameters, Python
 and NumPy RNG states). It is written into a hidden temporary folder that is renamed
 into place only when complete, so a crash or a full disk at any moment leaves the
-previous checkpoints intact and never a half-written one under a real name.
+previous checkpoints intact and never a half-written one under a real name. A
+failed write (a full disk, say) raises :class:`VgpredError` naming the checkpoint;
+hidden leftovers of a killed process are removed by the next save.
 """
 from __future__ import annotations
 
@@ -62,12 +64,14 @@ def save_checkpoint(
     keep: int = 2,
 ) -> Path:
     """Write a complete checkpoint for ``step`` atomically; keep the ``keep`` newest."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(".tmp-*"):  # left by a process killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
     final = directory / checkpoint_name(step)
     tmp = directory / f".tmp-{checkpoint_name(step)}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tensors: dict[str, torch.Tensor] = {}
     for name, module in modules.items():
         for key, value in module.state_dict().items():
@@ -78,27 +82,51 @@ def save_checkpoint(
     try:
         tmp.mkdir()
         save_file(tensors, str(tmp / TENSORS))
+        _fsync(tmp / TENSORS)
         body = {"step": step, "optimizers": optim_json, **meta}
         with open(tmp / META, "w") as f:
             json.dump(body, f)
             f.flush()
             os.fsync(f.fileno())
-        if final.exists():
-            shutil.rmtree(final)
-        os.rename(tmp, final)
+        if final.exists():  # the same step again: the state is the same, keep the one on disk
+            shutil.rmtree(tmp)
+        else:
+            os.rename(tmp, final)
+    except (OSError, SafetensorError) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        previous = [p.name for p in list_checkpoints(directory)]
+        kept = f"the previous checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint exists"
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise VgpredError(f"{final}: could not write the checkpoint ({reason}); {kept}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     for old in list_checkpoints(directory)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
+        _discard(old)
     return final
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _discard(path: Path) -> None:
+    """Hide a checkpoint folder first, then delete it: a kill midway leaves only a hidden leftover."""
+    hidden = path.with_name(f".tmp-old-{path.name}-{os.getpid()}")
+    os.rename(path, hidden)
+    shutil.rmtree(hidden, ignore_errors=True)
 
 
 def list_checkpoints(directory: Path) -> list[Path]:
     """Complete checkpoints, oldest first (temporary folders are ignored)."""
     if not directory.is_dir():
         return []
-    found = [p for p in directory.iterdir() if p.is_dir() and p.name.startswith(PREFIX) and (p / META).is_file()]
+    found = [p for p in directory.iterdir()
+             if p.is_dir() and p.name.startswith(PREFIX) and (p / META).is_file() and (p / TENSORS).is_file()]
     return sorted(found, key=lambda p: p.name)
 
 
