@@ -1,0 +1,129 @@
+"""The benchmark scripts: each table's smoke scale runs the whole chain and writes its report."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+BENCH = REPO / "benchmarks"
+COMMON_KEYS = {"table", "title", "scale", "seed", "command", "date", "wall_seconds", "machine", "settings",
+               "runs", "config_hashes", "results"}
+
+
+def run_table(script: str, tmp_path: Path, *extra: str) -> dict:
+    """Run ``benchmarks/<script> --scale smoke`` into tmp_path; return its JSON, checked for the common keys."""
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / script), "--scale", "smoke", "--work", str(tmp_path / "work"),
+         "--out", str(tmp_path / "results"), *extra],
+        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stem = script.removesuffix(".py")
+    out = tmp_path / "results" / "smoke"
+    assert not (tmp_path / "results" / f"{stem}.json").exists(), "smoke results must not go beside full ones"
+    data = json.loads((out / f"{stem}.json").read_text())
+    md = (out / f"{stem}.md").read_text()
+    assert COMMON_KEYS <= set(data), COMMON_KEYS - set(data)
+    assert data["table"] == stem and data["scale"] == "smoke"
+    assert f"{script} --scale smoke" in data["command"]
+    assert f"reproduce with: {data['command']}" in proc.stdout
+    assert data["machine"]["cores"] >= 1 and data["machine"]["torch"]
+    assert data["wall_seconds"] > 0
+    for name, run in data["runs"].items():
+        assert data["config_hashes"][name] == run["hash"] and len(run["hash"]) == 12
+        assert Path(run["run"], "export", "config.json").is_file()
+        assert run["hash"] in md and run["config"] in md
+    assert data["command"] in md and "Scale: **smoke**" in md
+    return data
+
+
+def _finite(x) -> bool:
+    return isinstance(x, float) and math.isfinite(x)
+
+
+@pytest.mark.slow
+def test_table1_mfmnist_smoke_and_reuse(tmp_path):
+    data = run_table("table1_mfmnist.py", tmp_path)
+    models = data["results"]["evaluation"]["models"]
+    assert set(models) == {"copy-first-frame", "gan", "regressor"}
+    assert models["gan"]["k"] == 2 and models["regressor"]["k"] == 1 and models["regressor"]["latent_dim"] == 0
+    assert len(models["gan"]["metrics"]["psnr"]["best_of_k"]["per_horizon"]) == 7  # 8 frames: horizons 1..7
+    assert models["copy-first-frame"]["frame0"]["psnr"] == 100.0
+    assert data["runs"]["gan"]["steps"] == 4 and not data["runs"]["gan"]["reused"]
+    assert (tmp_path / "results" / "smoke" / "table1_mfmnist.png").stat().st_size > 0
+    again = run_table("table1_mfmnist.py", tmp_path)  # same config hash: training is skipped
+    assert again["runs"]["gan"]["reused"] and again["runs"]["regressor"]["reused"]
+    assert again["config_hashes"] == data["config_hashes"]
+    assert again["runs"]["gan"]["run"] == data["runs"]["gan"]["run"]
+
+
+@pytest.mark.slow
+def test_table2_scenes_smoke_splits_by_video(tmp_path):
+    data = run_table("table2_scenes.py", tmp_path)
+    splits = data["settings"]["data"]["splits"]
+    train_videos = {v for names in splits["train"]["videos"].values() for v in names}
+    test_videos = {v for names in splits["test"]["videos"].values() for v in names}
+    assert test_videos == {"bikes.mp4", "vtest-tail.mp4"} and not train_videos & test_videos
+    assert splits["train"]["clips"] == sum(splits["train"]["parts"].values()) > 0
+    assert splits["test"]["clips"] > 0
+    models = data["results"]["evaluation"]["models"]
+    assert {"gan", "regressor", "copy-first-frame"} == set(models)
+    assert data["results"]["evaluation"]["data"]["channels"] == 3
+
+
+@pytest.mark.slow
+def test_table3_label_smoke(tmp_path):
+    data = run_table("table3_label.py", tmp_path)
+    res = data["results"]
+    assert len(res["class_names"]) == 10 and res["chance"] == pytest.approx(0.1)
+    for row in res["rows"].values():
+        assert 0.0 <= row["accuracy"] <= 1.0 and len(row["per_class"]) == 10
+    assert res["rows"]["label-gan: generated for the requested label"]["videos"] == 40  # 4 per label
+    assert _finite(res["frechet_projectnet"]["label-gan"])
+
+
+@pytest.mark.slow
+def test_table4_representation_smoke(tmp_path):
+    data = run_table("table4_representation.py", tmp_path)
+    probe = data["results"]["probe"]
+    assert set(probe) == {"trained discriminator", "random discriminator", "pixels (4x8x8 average)"}
+    dims = data["results"]["dims"]
+    assert dims["trained discriminator"] == dims["random discriminator"] > 0
+    for row in probe.values():
+        assert set(row) == {"20", "40"}
+        assert all(0.0 <= r["accuracy"] <= 1.0 for r in row.values())
+    assert (tmp_path / "results" / "smoke" / "table4_representation.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_table5_two_stream_smoke(tmp_path):
+    data = run_table("table5_two_stream.py", tmp_path)
+    models = data["results"]["models"]
+    assert {"two-stream", "one-stream"} <= set(models)
+    assert all(_finite(m["frechet_projectnet"]) for m in models.values())
+    assert _finite(data["results"]["real_vs_real"])
+    two, one = data["runs"]["two-stream"], data["runs"]["one-stream"]
+    assert two["hash"] != one["hash"] and "model.two_stream=false" in one["overrides"]
+
+
+def test_config_hash_covers_yaml_overrides_and_data(tmp_path):
+    sys.path.insert(0, str(BENCH))
+    try:
+        from common import config_hash
+    finally:
+        sys.path.remove(str(BENCH))
+    yaml = REPO / "configs" / "bench-mfmnist.yaml"
+    base = config_hash(yaml, ["loss=l1"])
+    assert base == config_hash(yaml, ["loss=l1"]) and len(base) == 12
+    assert base != config_hash(yaml, ["loss=gan"])
+    assert base != config_hash(REPO / "configs" / "bench-scenes.yaml", ["loss=l1"])
+    for name, seed in (("a", 0), ("b", 1)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "index.json").write_text(json.dumps({"settings": {"seed": seed}}))
+    assert config_hash(yaml, [], tmp_path / "a") != config_hash(yaml, [], tmp_path / "b")
