@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vgpred.config import ModelConfig
@@ -38,14 +39,41 @@ def _kernel_stride(time_doubles: bool) -> tuple[tuple[int, int, int], tuple[int,
     return ((4, 4, 4), (2, 2, 2)) if time_doubles else ((3, 4, 4), (1, 2, 2))
 
 
+class _Fp32UnderCpuAutocast:
+    """Runs the layer in fp32 inside CPU autocast (same parameters, same math).
+
+    oneDNN's bf16 weight gradient of a 3-D (transposed) convolution with a time kernel
+    of 3, stride 1 and padding 1 over 2 frames comes out NaN or wrong (PyTorch 2.x on
+    AVX-512 BF16 CPUs); the space-only layers of models with fewer frames than the
+    spatial doublings would give are exactly that case, and they are the small layers
+    next to the seed, so fp32 costs little there.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                return super().forward(x.float())
+        return super().forward(x)
+
+
+class SpaceConvTranspose3d(_Fp32UnderCpuAutocast, nn.ConvTranspose3d):
+    """A space-only (kernel 3x4x4, stride 1x2x2) up-sampling layer."""
+
+
+class SpaceConv3d(_Fp32UnderCpuAutocast, nn.Conv3d):
+    """A space-only (kernel 3x4x4, stride 1x2x2) down-sampling layer."""
+
+
 def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.ConvTranspose3d:
     kernel, stride = _kernel_stride(time_doubles)
-    return nn.ConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
+    layer = nn.ConvTranspose3d if time_doubles else SpaceConvTranspose3d
+    return layer(cin, cout, kernel, stride, padding=1, bias=bias)
 
 
 def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.Conv3d:
     kernel, stride = _kernel_stride(time_doubles)
-    return nn.Conv3d(cin, cout, kernel, stride, padding=1, bias=bias)
+    layer = nn.Conv3d if time_doubles else SpaceConv3d
+    return layer(cin, cout, kernel, stride, padding=1, bias=bias)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -103,14 +131,28 @@ class TwoStreamGenerator(nn.Module):
             fg_in = fg_context[:, :, None, None, None]
             bg_in = bg_context[:, :, None, None]
         h = self.foreground(fg_in)
-        foreground = self.video_head(h)
         if not self.two_stream:
+            foreground = self.video_head(h)
             ones = torch.ones_like(foreground[:, :1])
             return GeneratorOutput(foreground, foreground, torch.zeros_like(foreground), ones)
-        mask = self.mask_head(h)
+        foreground, mask = self._heads(h)
         background = self.background(bg_in).unsqueeze(2).expand_as(foreground)
         video = mask * foreground + (1 - mask) * background
         return GeneratorOutput(video, foreground, background, mask)
+
+    def _heads(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Video and mask heads as one transposed convolution (one pass over ``h``, not two).
+
+        Same parameters and math as ``video_head(h), mask_head(h)``: the two weights are
+        joined along the output channels, the result split again.
+        """
+        video_conv, mask_conv = self.video_head[0], self.mask_head[0]
+        if isinstance(video_conv, SpaceConvTranspose3d):  # keeps its fp32 fallback
+            return self.video_head(h), self.mask_head(h)
+        weight = torch.cat([video_conv.weight, mask_conv.weight], dim=1)
+        bias = torch.cat([video_conv.bias, mask_conv.bias])
+        y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
+        return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
 
 
 class Discriminator(nn.Module):

@@ -18,6 +18,7 @@ import json
 import math
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,10 @@ from vgpred.models.videogan import VideoGenerator, build_discriminator, count_pa
 from vgpred.train import checkpoint as ckpt
 from vgpred.train.distributed import Distributed
 from vgpred.train.ema import EMA
-from vgpred.train.losses import OBJECTIVES, r1_penalty
-from vgpred.train.precision import autocast, grad_scaler, resolve_precision
+from vgpred.train.losses import OBJECTIVES, Objective, r1_penalty
+from vgpred.train.precision import (align_optimizer_state, autocast, channels_last, configure_backends,
+                                    fused_optimizer, grad_scaler, maybe_compile, resolve_precision,
+                                    to_channels_last, use_channels_last)
 from vgpred.train.rundir import RunDir
 
 
@@ -63,6 +66,81 @@ def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: in
     return loader, stream()
 
 
+@dataclass
+class GanStep:
+    """One training step on a batch: a D step then a G step (the paper's schedule).
+
+    ``g_train``/``d_train`` are what runs forward (possibly DDP-wrapped or compiled);
+    ``gen``/``disc`` the raw modules. Calling it with ``(clips (B, C, T, H, W) in
+    [-1, 1], labels (B,))`` updates the networks and returns detached 0-d stats
+    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``); it never waits for
+    the device.
+    """
+
+    cfg: Config
+    gen: torch.nn.Module
+    g_train: torch.nn.Module
+    disc: torch.nn.Module | None
+    d_train: torch.nn.Module | None
+    d_critic: torch.nn.Module | None  # D as used in the G step (no DDP: no gradient sync)
+    optimizers: dict[str, torch.optim.Optimizer]
+    scaler: torch.amp.GradScaler
+    objective: Objective
+    precision: str
+    device: torch.device
+    noise_gen: torch.Generator
+    memory_channels_last: bool = False
+
+    def __call__(self, clips: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        cfg, objective, scaler, optimizers = self.cfg, self.objective, self.scaler, self.optimizers
+        real = clips.to(self.device, non_blocking=True)
+        if self.memory_channels_last:
+            real = channels_last(real)
+        label = labels.to(self.device, non_blocking=True) if self.gen.needs_label else None
+        image = real[:, :, 0] if self.gen.needs_image else None
+        z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device)
+
+        with autocast(self.precision, self.device):
+            out = self.g_train(z, label, image)
+        stats: dict[str, torch.Tensor] = {}
+        if self.d_train is not None:  # --- discriminator step ---
+            if cfg.loss.r1 > 0:
+                real.requires_grad_(True)
+            with autocast(self.precision, self.device):
+                d_real = self.d_train(real, label)
+                d_fake = self.d_train(out.video.detach(), label)
+            loss_d = objective.d_loss(d_real, d_fake)
+            if cfg.loss.r1 > 0:
+                loss_d = loss_d + cfg.loss.r1 / 2 * r1_penalty(d_real, real)
+            optimizers["d"].zero_grad(set_to_none=True)
+            scaler.scale(loss_d).backward()
+            scaler.step(optimizers["d"])
+            stats.update(loss_d=loss_d.detach(), d_real=torch.sigmoid(d_real.detach().float()).mean(),
+                         d_fake=torch.sigmoid(d_fake.detach().float()).mean())
+        # --- generator step ---
+        if self.disc is not None:  # D's weights get no gradient here: it is only a critic
+            self.disc.requires_grad_(False)
+            with autocast(self.precision, self.device):
+                d_gen = self.d_critic(out.video, label)
+            self.disc.requires_grad_(True)
+            loss_g = objective.g_loss(d_gen)
+        else:
+            loss_g = (out.video.float() - real.float()).abs().mean()
+        if cfg.model.two_stream and cfg.loss.mask_l1 > 0 and not self.gen.needs_image:
+            loss_g = loss_g + cfg.loss.mask_l1 * out.mask.float().abs().mean()
+        if image is not None:
+            recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
+            if self.d_train is not None:
+                loss_g = loss_g + cfg.loss.recon_l1 * recon
+            stats["recon_l1"] = recon.detach()
+        optimizers["g"].zero_grad(set_to_none=True)
+        scaler.scale(loss_g).backward()
+        scaler.step(optimizers["g"])
+        scaler.update()
+        stats["loss_g"] = loss_g.detach()
+        return stats
+
+
 def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str | Path | None = None, progress: bool = True) -> Path:
     """Train ``cfg`` on the clip cache ``data``; returns the run folder."""
     from vgpred.data import open_dataset
@@ -91,11 +169,17 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     _seed_everything(cfg.train.seed + dist.rank)
     gen_model = VideoGenerator(cfg.model).to(device)
     disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
+    configure_backends(device)
+    if use_channels_last(device):  # before EMA and optimizers, so their copies share the layout
+        to_channels_last(gen_model)
+        if disc is not None:
+            to_channels_last(disc)
     ema = EMA(gen_model, cfg.train.ema_decay, cfg.train.ema_warmup) if cfg.train.ema_decay > 0 else None
     betas = (cfg.optim.beta1, cfg.optim.beta2)
-    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=cfg.optim.lr_g, betas=betas)}
+    fused = fused_optimizer(device)
+    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=cfg.optim.lr_g, betas=betas, fused=fused)}
     if disc is not None:
-        optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas)
+        optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas, fused=fused)
     modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
     noise_gen = torch.Generator(device="cpu").manual_seed(cfg.train.seed * 1000 + dist.rank)
 
@@ -109,11 +193,16 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
         scaler_state = meta.get("scaler")
         run.log_event(f"resumed from {latest[-1].name}")
-    g_train = dist.wrap(gen_model)
-    d_train = dist.wrap(disc) if disc is not None else None
+        for opt in optimizers.values():
+            align_optimizer_state(opt)  # saved state is contiguous; parameters may be channels-last
+    g_train = maybe_compile(dist.wrap(gen_model), cfg.train.compile)
+    d_train = maybe_compile(dist.wrap(disc), cfg.train.compile) if disc is not None else None
+    d_critic = maybe_compile(disc, cfg.train.compile) if disc is not None else None
     scaler = grad_scaler(precision, device)
     if resume and latest and scaler_state:
         scaler.load_state_dict(scaler_state)
+    gan_step = GanStep(cfg, gen_model, g_train, disc, d_train, d_critic, optimizers, scaler, objective, precision,
+                       device, noise_gen, memory_channels_last=use_channels_last(device))
     run.log_event(
         f"mode={cfg.model.mode} loss={cfg.loss.loss} device={device} precision={precision} world={dist.world_size} "
         f"G={count_parameters(gen_model)/1e6:.2f}M D={count_parameters(disc)/1e6 if disc else 0:.2f}M clips={len(dataset)}"
@@ -138,49 +227,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         while step < cfg.train.steps:
             t0 = time.perf_counter()
             clips, labels = next(data_iter)
-            real = clips.to(device, non_blocking=True)
-            label = labels.to(device, non_blocking=True) if gen_model.needs_label else None
-            image = real[:, :, 0] if gen_model.needs_image else None
-            z = gen_model.sample_noise(real.shape[0], generator=noise_gen, device=device)
-
-            with autocast(precision, device):
-                out = g_train(z, label, image)
-            stats: dict[str, torch.Tensor] = {}
-            if d_train is not None:  # --- discriminator step ---
-                if cfg.loss.r1 > 0:
-                    real.requires_grad_(True)
-                with autocast(precision, device):
-                    d_real = d_train(real, label)
-                    d_fake = d_train(out.video.detach(), label)
-                loss_d = objective.d_loss(d_real, d_fake)
-                if cfg.loss.r1 > 0:
-                    loss_d = loss_d + cfg.loss.r1 / 2 * r1_penalty(d_real, real)
-                optimizers["d"].zero_grad(set_to_none=True)
-                scaler.scale(loss_d).backward()
-                scaler.step(optimizers["d"])
-                stats.update(loss_d=loss_d.detach(), d_real=torch.sigmoid(d_real.detach().float()).mean(),
-                             d_fake=torch.sigmoid(d_fake.detach().float()).mean())
-            # --- generator step ---
-            if disc is not None:  # D's weights get no gradient here: it is only a critic
-                disc.requires_grad_(False)
-                with autocast(precision, device):
-                    d_gen = disc(out.video, label)
-                disc.requires_grad_(True)
-                loss_g = objective.g_loss(d_gen)
-            else:
-                loss_g = (out.video.float() - real.float()).abs().mean()
-            if cfg.model.two_stream and cfg.loss.mask_l1 > 0 and not gen_model.needs_image:
-                loss_g = loss_g + cfg.loss.mask_l1 * out.mask.float().abs().mean()
-            if image is not None:
-                recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
-                if d_train is not None:
-                    loss_g = loss_g + cfg.loss.recon_l1 * recon
-                stats["recon_l1"] = recon.detach()
-            optimizers["g"].zero_grad(set_to_none=True)
-            scaler.scale(loss_g).backward()
-            scaler.step(optimizers["g"])
-            scaler.update()
-            stats["loss_g"] = loss_g.detach()
+            stats = gan_step(clips, labels)
             step += 1
             if ema is not None:
                 ema.update(gen_model, step)
@@ -194,9 +241,10 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                     good = ckpt.list_checkpoints(run.checkpoints)
                     where = f"last good checkpoint: {good[-1]}" if good else "no checkpoint was written yet"
                     raise NonFiniteLoss(f"step {step}: loss is not finite (NaN or inf); training stopped; {where}")
-            window_work += time.perf_counter() - t0
-            if step % cfg.train.log_every == 0 or step == cfg.train.steps:
-                row = {k: (v / count).item() for k, v in sums.items()}
+            log_now = step % cfg.train.log_every == 0 or step == cfg.train.steps
+            row = {k: (v / count).item() for k, v in sums.items()} if log_now else {}  # waits for the device
+            window_work += time.perf_counter() - t0  # data + step, not sample/checkpoint writing
+            if log_now:
                 global_batch = cfg.train.batch_size * dist.world_size
                 row.update(step=step, batch_size=global_batch, lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d,
                            samples_per_s=global_batch * count / max(window_work, 1e-9),
