@@ -137,7 +137,7 @@ def _mount_tmpfs(path: Path, options: str) -> bool:
 
 
 def _unmount(path: Path) -> None:
-    subprocess.run(["umount", str(path)], capture_output=True)
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)  # lazy: never left mounted
 
 
 @pytest.fixture

@@ -162,7 +162,8 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise VgpredError(f"{weights}: unreadable safetensors file ({first})") from None
-    model = VideoGenerator(cfg)
+    with torch.device("meta"):  # shapes only: the weights come from the file, no random init
+        model = VideoGenerator(cfg)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -180,5 +181,5 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
             )
         if not torch.isfinite(state[key].float()).all():
             raise VgpredError(f"{weights}: tensor {key!r} holds NaN or infinite values")
-    model.load_state_dict(state)
+    model.load_state_dict(state, assign=True)
     return model.to(device).eval()

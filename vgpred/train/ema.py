@@ -21,7 +21,6 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
         decay = 0.0 if step < self.warmup else self.decay
-        for s, p in zip(self.shadow.parameters(), model.parameters()):
-            s.lerp_(p.detach(), 1.0 - decay)
+        torch._foreach_lerp_(list(self.shadow.parameters()), [p.detach() for p in model.parameters()], 1.0 - decay)
         for s, b in zip(self.shadow.buffers(), model.buffers()):
             s.copy_(b)
