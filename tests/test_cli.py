@@ -80,4 +80,22 @@ def test_sample_label_and_unconditional(tiny_model, tmp_path):
 def test_version_and_models():
     result = call_cli("--version")
     assert result.code == 0 and result.out.startswith("vgpred ")
-    assert call_cli("models").code == 0
+    result = call_cli("models")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert any(line.startswith("scenes-64 (default): image 64x64x16") for line in lines), lines
+    assert any(line.startswith("mfmnist-64: image 64x64x16") for line in lines), lines
+
+
+def test_readme_first_command_uses_the_bundled_default_model(tmp_path):
+    """`vgpred predict assets/examples/street.jpg -o future.mp4` with no --checkpoint."""
+    from tests.conftest import REPO
+
+    out = tmp_path / "future.mp4"
+    result = run_cli("predict", REPO / "assets" / "examples" / "street.jpg", "-o", out, "--num-samples", "2", "--seed", "0")
+    assert result.code == 0, result.err
+    for path in (tmp_path / "future-0.mp4", tmp_path / "future-1.mp4"):
+        info = video_info(path)
+        assert (info["frames"], info["width"], info["height"]) == (16, 64, 64)
+    a, b = read_video(tmp_path / "future-0.mp4"), read_video(tmp_path / "future-1.mp4")
+    assert (a.float() - b.float()).abs().mean() > 0  # two different futures
