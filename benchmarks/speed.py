@@ -299,14 +299,16 @@ def write_report(results: dict, out: Path) -> None:
     lines = ["# Speed: vgpred vs a plain fp32 implementation of the same network", "",
              f"Command: `{results['command']}`  ", f"Machine: {results['machine']}  ",
              "Medians over interleaved repeats after warm-up; (min..max) spread; ratios computed "
-             "within the same run. Machines here are shared and noisy: compare ratios, not absolute times.", "",
-             f"Matmul rate (n={results['matmul']['n']}): fp32 {results['matmul']['fp32_gflop_s']:.0f} GFLOP/s, "
-             f"{results['matmul']['fast_dtype']} {results['matmul']['fast_gflop_s']:.0f} GFLOP/s", "",
-             "## Training step (one D step + one G step per batch)", "",
-             "| preset | batch | precision | vgpred samples/s | fp32 reference samples/s | ratio (paired) "
-             "| GFLOP/sample | vgpred GFLOP/s (of matmul peak) | reference GFLOP/s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for t in results["training"]:
+             "within the same run. Machines here are shared and noisy: compare ratios, not absolute times."]
+    if "matmul" in results:
+        lines += ["", f"Matmul rate (n={results['matmul']['n']}): fp32 {results['matmul']['fp32_gflop_s']:.0f} GFLOP/s, "
+                  f"{results['matmul']['fast_dtype']} {results['matmul']['fast_gflop_s']:.0f} GFLOP/s"]
+    if "training" in results:
+        lines += ["", "## Training step (one D step + one G step per batch)", "",
+                  "| preset | batch | precision | vgpred samples/s | fp32 reference samples/s | ratio (paired) "
+                  "| GFLOP/sample | vgpred GFLOP/s (of matmul peak) | reference GFLOP/s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+    for t in results.get("training", []):
         s, a, f = t["samples_per_s"], t["achieved_gflop_s"], t["fraction_of_matmul_peak"]
         lines.append(f"| {t['preset']} | {t['batch']} | {t['precision']} | {fmt(s['vgpred'])} | "
                      f"{fmt(s['reference_fp32'])} | **{t['ratio']['of_medians']:.2f}x** ({fmt(t['ratio']['paired'])}) | "

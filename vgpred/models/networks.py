@@ -79,6 +79,8 @@ def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.Co
 def init_weights(module: nn.Module) -> None:
     """Paper initialisation: conv weights N(0, 0.01); BatchNorm gamma N(1, 0.02), beta 0."""
     for m in module.modules():
+        if any(p.is_meta for p in m.parameters(recurse=False)):
+            continue  # shapes only (a model about to load its weights from a file)
         if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.ConvTranspose3d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.01)
             if m.bias is not None:
