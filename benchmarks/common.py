@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from vgpred.io.atomic import atomic_write
+
 REPO = Path(__file__).resolve().parent.parent
 CONFIGS = REPO / "configs"
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -96,16 +98,6 @@ def machine() -> dict[str, Any]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
-
-
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def finite(obj: Any) -> Any:
@@ -264,7 +256,7 @@ class Benchmark:
             "results": results,
         }
         if plot is not None:
-            _atomic_write(stem.with_suffix(".png"), plot)
+            atomic_write(stem.with_suffix(".png"), plot)
             info["plot"] = stem.with_suffix(".png").name
         m = info["machine"]
         lines = [f"# {self.title}", "", f"Scale: **{self.args.scale}**" +
@@ -285,9 +277,9 @@ class Benchmark:
         lines += [f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, {m['device']}, "
                   f"precision auto = {m['precision']} here",
                   f"- date: {info['date']}; wall time {wall / 60:.1f} min", ""]
-        _atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
+        atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
         payload = json.dumps(finite(info), indent=2, allow_nan=False, default=str) + "\n"
-        _atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
+        atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
         self.log(f"wrote {stem.with_suffix('.md')} and .json in {wall / 60:.1f} min")
         print(f"reproduce with: {info['command']}")
         return stem.with_suffix(".json")

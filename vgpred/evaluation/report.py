@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from vgpred.errors import VgpredError
+from vgpred.io.atomic import atomic_write
 from vgpred.metrics import METRICS
 
 PLOT_METRICS = ("psnr", "ssim")
@@ -129,16 +130,6 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
 def _plot(result: dict[str, Any], path: Path) -> None:
     import matplotlib
 
@@ -184,9 +175,9 @@ def write_report(result: dict[str, Any], json_path: str | os.PathLike) -> list[P
     json_file, md_file, png_file = report_paths(json_path)
     written = []
     if _per_frame_names(result):
-        written.append(_atomic(png_file, lambda tmp: _plot(result, tmp)))
+        written.append(atomic_write(png_file, lambda tmp: _plot(result, tmp)))
     text = markdown_report(result)
-    written.append(_atomic(md_file, lambda tmp: tmp.write_text(text, encoding="utf-8")))
+    written.append(atomic_write(md_file, lambda tmp: tmp.write_text(text, encoding="utf-8")))
     payload = json.dumps(_finite(result), indent=2, allow_nan=False) + "\n"
-    written.append(_atomic(json_file, lambda tmp: tmp.write_text(payload, encoding="utf-8")))
+    written.append(atomic_write(json_file, lambda tmp: tmp.write_text(payload, encoding="utf-8")))
     return [written[-1], *written[:-1]]
