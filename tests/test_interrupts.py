@@ -172,7 +172,8 @@ def test_sigkill_at_many_random_moments(mnist_cache, tmp_path):
     _resume_to_the_end(run, last + 2)
 
 
-def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path, sig):
     args = [*TINY, "--data", mnist_cache, "--out", tmp_path / "runs", "--steps", 10**6, "checkpoint_every=0"]
     training = Training(tmp_path / "runs", args)
 
@@ -183,7 +184,7 @@ def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path):
 
     training.wait_until(lambda: rows() >= 2)
     assert _checkpoints(training.run_folder()) == []  # checkpoint_every=0: none until the end
-    training.kill(signal.SIGINT)
+    training.kill(sig)
     assert training.finish(timeout=60) == 0, training.output()
     run = training.run_folder()
     step = _latest_loads(run)

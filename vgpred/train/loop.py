@@ -48,6 +48,23 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _stop_on_sigterm():
+    """Turn SIGTERM into KeyboardInterrupt in the main thread, so the run checkpoints and exits 0.
+
+    Returns a function that puts the previous handler back.
+    """
+    import signal
+    import threading
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: int):
     """The loader (deterministic, resumable at ``(epoch, batch)``) and an endless batch stream."""
     from vgpred.data import ClipAugment, make_loader
@@ -223,6 +240,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     sums: dict[str, torch.Tensor] = {}
     count, window_start, window_work = 0, time.perf_counter(), 0.0
     started = time.perf_counter()
+    restore_sigterm = _stop_on_sigterm()  # a scheduler's SIGTERM checkpoints and stops like Ctrl-C
     try:
         while step < cfg.train.steps:
             t0 = time.perf_counter()
@@ -258,11 +276,13 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
             if cfg.train.checkpoint_every and step % cfg.train.checkpoint_every == 0 and step < cfg.train.steps:
                 save_checkpoint()
     except KeyboardInterrupt:
+        restore_sigterm()
         bar.close()
         path = save_checkpoint()
         run.log_event(f"interrupted at step {step}; checkpoint {path}; continue with --resume {run.path}")
         dist.close()
         return run.path
+    restore_sigterm()
     bar.close()
     save_checkpoint()
     export = ema.shadow if ema else gen_model
