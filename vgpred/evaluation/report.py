@@ -11,7 +11,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from vgpred.errors import VgpredError
 from vgpred.io.atomic import atomic_write

@@ -14,8 +14,6 @@ Everything a run writes lives in its numbered run folder:
 """
 from __future__ import annotations
 
-import json
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -238,7 +236,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     loader, data_iter = _make_batches(dataset, cfg, dist, epoch, batch_index)
     bar = run.progress(cfg.train.steps, step, enabled=progress and dist.is_main)
     sums: dict[str, torch.Tensor] = {}
-    count, window_start, window_work = 0, time.perf_counter(), 0.0
+    count, window_work = 0, 0.0
     started = time.perf_counter()
     restore_sigterm = _stop_on_sigterm()  # a scheduler's SIGTERM checkpoints and stops like Ctrl-C
     try:
