@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from vgpred import __version__
 from vgpred.config import ModelConfig, model_config_from_dict, to_dict
 from vgpred.errors import VgpredError
+from vgpred.io.atomic import atomic_write_bytes
 
 FORMAT = "vgpred-model"
 FORMAT_VERSION = 1
@@ -70,19 +70,6 @@ def _looks_like_pickle(path: Path) -> bool:
     return head[:1] == b"\x80" or head[:2] == b"PK"  # pickle protocol 2+, torch zip
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(model, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
     """Write ``model`` (a :class:`~vgpred.models.videogan.VideoGenerator`) to a model folder.
 
@@ -94,7 +81,8 @@ def save_model(model, directory: str | os.PathLike, extra: dict[str, Any] | None
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _atomic_write_bytes(directory / WEIGHTS_NAME, save(tensors, metadata={"format": FORMAT}))
+    weights = save(tensors, metadata={"format": FORMAT})
+    atomic_write_bytes(directory / WEIGHTS_NAME, lambda f: f.write(weights))
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -105,7 +93,8 @@ def save_model(model, directory: str | os.PathLike, extra: dict[str, Any] | None
     }
     if extra:
         config["info"] = extra
-    _atomic_write_bytes(directory / CONFIG_NAME, (json.dumps(config, indent=2) + "\n").encode())
+    text = (json.dumps(config, indent=2) + "\n").encode()
+    atomic_write_bytes(directory / CONFIG_NAME, lambda f: f.write(text))
     return directory
 
 

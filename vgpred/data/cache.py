@@ -25,25 +25,12 @@ import torch
 from torch.utils.data import Dataset
 
 from vgpred.errors import VgpredError
+from vgpred.io.atomic import atomic_write_bytes
 
 FORMAT_NAME = "vgpred-clip-cache"
 FORMAT_VERSION = 1
 INDEX_NAME = "index.json"
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file)`` on a temporary file next to ``path``, then rename it to ``path``."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
