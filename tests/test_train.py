@@ -138,3 +138,47 @@ def test_torchrun_two_processes_on_cpu(mnist_cache, tmp_path):
     rows = [json.loads(line) for line in (runs[0] / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["batch_size"] == 4  # global batch over 2 processes
     assert (runs[0] / "export" / "model.safetensors").is_file()
+
+
+def test_recalibrate_batchnorm_averages_the_statistics_of_its_inputs():
+    from vgpred.train.ema import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, momentum=0.1)).eval()
+    net[1].running_mean.fill_(5.0)  # stale statistics, as copied from another network
+    batches = [torch.randn(6, 3, 8, 8) * (i + 1) + i for i in range(3)]
+    with torch.no_grad():
+        feats = [net[0](x) for x in batches]
+    assert recalibrate_batchnorm(net, [(x,) for x in batches]) == 1
+    want_mean = torch.stack([f.mean((0, 2, 3)) for f in feats]).mean(0)
+    want_var = torch.stack([f.transpose(0, 1).flatten(1).var(1, unbiased=True) for f in feats]).mean(0)
+    assert torch.allclose(net[1].running_mean, want_mean, atol=1e-5)
+    assert torch.allclose(net[1].running_var, want_var, rtol=1e-4)
+    assert net[1].momentum == 0.1 and not net.training  # settings restored
+
+
+def test_export_carries_batchnorm_statistics_of_the_ema_weights(mnist_cache, tmp_path):
+    """The exported EMA generator's BN statistics are re-estimated, not the live generator's copy."""
+    from safetensors.torch import load_file
+
+    from vgpred.data import open_dataset
+    from vgpred.models.videogan import VideoGenerator
+    from vgpred.train.ema import recalibrate_batchnorm
+    from vgpred.config import build_config
+    from vgpred.train.loop import _standing_inputs
+    from vgpred.train.precision import autocast, resolve_precision
+
+    run = _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "--steps", "3",
+                 "ema_decay=0.5", "ema_warmup=0", "bn_recalibrate=20")
+    cfg = build_config(run / "config.yaml")
+    cpu = torch.device("cpu")
+    tensors = load_file(str(run / "checkpoints" / "step-0000003" / "tensors.safetensors"))
+    shadow = VideoGenerator(cfg.model)
+    shadow.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("ema/")})
+    copied = {k: v.clone() for k, v in shadow.state_dict().items() if "running_" in k}
+    recalibrate_batchnorm(shadow, _standing_inputs(open_dataset(mnist_cache, channels=1), shadow, cfg, cpu),
+                          autocast(resolve_precision(cfg.train.precision, cpu), cpu))
+    exported = load_file(str(run / "export" / "model.safetensors"))
+    state = shadow.state_dict()
+    assert copied and all(torch.allclose(exported[k], state[k], rtol=1e-3, atol=1e-5) for k in copied)
+    assert any(not torch.allclose(exported[k], copied[k], rtol=1e-3, atol=1e-5) for k in copied)

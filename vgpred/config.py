@@ -67,6 +67,7 @@ class TrainConfig:
     seed: int = 0
     ema_decay: float = 0.999  # EMA of generator weights exported for inference (0 = off)
     ema_warmup: int = 100  # steps before the EMA starts averaging (copies weights until then)
+    bn_recalibrate: int = 512  # clips re-estimating the EMA generator's BatchNorm stats before use (0 = off)
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (auto: bf16 where supported)
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     compile: bool = False  # torch.compile the networks

@@ -28,7 +28,7 @@ from vgpred.errors import VgpredError
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 from vgpred.train import checkpoint as ckpt
 from vgpred.train.distributed import Distributed
-from vgpred.train.ema import EMA
+from vgpred.train.ema import EMA, recalibrate_batchnorm
 from vgpred.train.losses import OBJECTIVES, Objective, r1_penalty
 from vgpred.train.precision import (align_optimizer_state, autocast, channels_last, configure_backends,
                                     fused_optimizer, grad_scaler, maybe_compile, resolve_precision,
@@ -38,6 +38,27 @@ from vgpred.train.rundir import RunDir
 
 class NonFiniteLoss(VgpredError):
     pass
+
+
+BN_SEED = 4321  # the clips and noise that re-estimate the EMA generator's BatchNorm statistics
+
+
+def _standing_inputs(dataset, model: VideoGenerator, cfg: Config, device: torch.device):
+    """Forward inputs ``(z, label, image)`` from a fixed, seeded set of training clips.
+
+    Reads the dataset directly (not the training loader) with its own generator, so
+    the data order and the global RNG of training are untouched.
+    """
+    gen = torch.Generator().manual_seed(BN_SEED)
+    n = min(cfg.train.bn_recalibrate, len(dataset))
+    order = torch.randperm(len(dataset), generator=gen)[:n].tolist()
+    for start in range(0, n, cfg.train.batch_size):
+        part = order[start:start + cfg.train.batch_size]
+        items = [dataset[i] for i in part] if model.needs_image or model.needs_label else []
+        z = torch.randn(len(part), cfg.model.latent_dim, generator=gen).to(device)
+        label = torch.tensor([it[1] for it in items], device=device) if model.needs_label else None
+        image = torch.stack([it[0][:, 0] for it in items]).to(device) if model.needs_image else None
+        yield z, label, image
 
 
 def _seed_everything(seed: int) -> None:
@@ -233,6 +254,15 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                 "scaler": scaler.state_dict()}
         return ckpt.save_checkpoint(run.checkpoints, step, modules, optimizers, rng, meta, cfg.train.keep_checkpoints)
 
+    def standing() -> torch.nn.Module:
+        """The model that samples and export use: the EMA generator with re-estimated BatchNorm statistics."""
+        if ema is None:
+            return gen_model
+        if dist.is_main and cfg.train.bn_recalibrate > 0:
+            recalibrate_batchnorm(ema.shadow, _standing_inputs(dataset, gen_model, cfg, device),
+                                  autocast(precision, device))
+        return ema.shadow
+
     loader, data_iter = _make_batches(dataset, cfg, dist, epoch, batch_index)
     bar = run.progress(cfg.train.steps, step, enabled=progress and dist.is_main)
     sums: dict[str, torch.Tensor] = {}
@@ -270,7 +300,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                 sums, count, window_work = {}, 0, 0.0
             bar.update(1)
             if cfg.train.sample_every and step % cfg.train.sample_every == 0 and step < cfg.train.steps:
-                run.write_samples(ema.shadow if ema else gen_model, fixed, step)
+                run.write_samples(standing(), fixed, step)
             if cfg.train.checkpoint_every and step % cfg.train.checkpoint_every == 0 and step < cfg.train.steps:
                 save_checkpoint()
     except KeyboardInterrupt:
@@ -283,7 +313,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     restore_sigterm()
     bar.close()
     save_checkpoint()
-    export = ema.shadow if ema else gen_model
+    export = standing()
     run.write_samples(export, fixed, step)
     run.export(export, info={"steps": step, "data": str(data), "loss": cfg.loss.loss,
                              "seconds": round(time.perf_counter() - started, 1)})
