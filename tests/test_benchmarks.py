@@ -62,6 +62,27 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert again["config_hashes"] == data["config_hashes"]
     assert again["runs"]["gan"]["run"] == data["runs"]["gan"]["run"]
 
+    # The table's GAN becomes a bundled model folder with a card, as for mfmnist-64.
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bundle_model.py"), "--table", "table1_mfmnist", "--name", "mf-test",
+         "--results", str(tmp_path / "results" / "smoke"), "--work", str(tmp_path / "work"),
+         "--dest", str(tmp_path / "models"), "--photos", str(REPO / "assets" / "examples" / "fashion-digits.png"),
+         "--clips", "data/mfmnist2-test"],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = tmp_path / "models" / "mf-test"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.md", "checks.json", "config.json", "model.safetensors"]
+    checks = json.loads((folder / "checks.json").read_text())
+    assert [c["clips"] for c in checks["clips"]] == ["mfmnist2-test"] and checks["clips"][0]["count"] > 0
+    assert _finite(checks["clips"][0]["psnr_frame0_db"]) and _finite(checks["photos"][0]["psnr_frame0_db"])
+    card = (folder / "README.md").read_text()
+    assert "## Against the bundled-model requirements" in card and "held-out clips of `mfmnist2-test`" in card
+    assert data["command"] in card and "--clips data/mfmnist2-test" in card
+    from vgpred.modelfile import load_model
+
+    assert load_model(folder).cfg.channels == 1
+
 
 @pytest.mark.slow
 def test_table2_scenes_smoke_splits_by_video(tmp_path):
