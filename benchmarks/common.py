@@ -145,10 +145,26 @@ class TrainedRun:
         return {"config": self.config, "data": str(self.data), "mode": self.mode, "steps": self.steps,
                 "overrides": self.overrides,
                 "hash": self.hash, "run": str(self.path), "reused": self.reused,
-                "train_seconds": rows[-1]["seconds"] if rows else None,
+                "train_seconds": training_seconds(rows),
                 "samples_per_s": sum(speeds) / len(speeds) if speeds else None,
                 "final": {k: v for k, v in (rows[-1] if rows else {}).items()
                           if k.startswith(("loss", "d_", "recon"))}}
+
+
+def training_seconds(rows: list[dict[str, Any]]) -> float | None:
+    """Wall time of a run from its metrics.jsonl rows, summed over resumed segments.
+
+    ``seconds`` counts from the start of each ``vgpred train`` process, so it falls
+    back towards zero where a run was resumed; each segment adds its last value.
+    """
+    times = [r["seconds"] for r in rows if "seconds" in r]
+    if not times:
+        return None
+    total = 0.0
+    for before, after in zip(times, times[1:]):
+        if after < before:
+            total += before
+    return total + times[-1]
 
 
 class Benchmark:

@@ -148,3 +148,15 @@ def test_config_hash_covers_yaml_overrides_and_data(tmp_path):
         (tmp_path / name).mkdir()
         (tmp_path / name / "index.json").write_text(json.dumps({"settings": {"seed": seed}}))
     assert config_hash(yaml, [], tmp_path / "a") != config_hash(yaml, [], tmp_path / "b")
+
+
+def test_training_seconds_adds_up_resumed_segments():
+    sys.path.insert(0, str(BENCH))
+    try:
+        from common import training_seconds
+    finally:
+        sys.path.remove(str(BENCH))
+    assert training_seconds([]) is None
+    assert training_seconds([{"seconds": 5.0}, {"seconds": 10.0}]) == 10.0
+    rows = [{"seconds": 5.0}, {"seconds": 10.0}, {"seconds": 3.0}, {"seconds": 7.0}, {"step": 1}]
+    assert training_seconds(rows) == 17.0
