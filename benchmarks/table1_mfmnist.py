@@ -22,7 +22,7 @@ TITLE = "Table 1: image-to-video on Moving Fashion-MNIST (1 frame in, 15 frames 
 SCALES = {
     # steps None: the YAML's train.steps (the recipe of the bundled model)
     "full": dict(size=64, frames=16, train_clips=8000, test_clips=512, eval_clips=256, k=10,
-                 gan_steps=None, regressor_steps=600),
+                 gan_steps=None, regressor_steps=2000),
     "smoke": dict(size=32, frames=8, train_clips=32, test_clips=8, eval_clips=8, k=2,
                   gan_steps=4, regressor_steps=4),
 }

@@ -24,7 +24,7 @@ TITLE = "Table 2: image-to-video on real footage (unseen test videos)"
 SCALES = {
     # hop: frames between the starts of overlapping clips (when `vgpred data prepare` has --hop)
     "full": dict(size=64, frames=16, train_hop=2, test_hop=8, k=10, eval_clips=512,
-                 gan_steps=None, regressor_steps=600),
+                 gan_steps=None, regressor_steps=2000),
     "smoke": dict(size=32, frames=8, train_hop=8, test_hop=8, k=2, eval_clips=8,
                   gan_steps=4, regressor_steps=4),
 }
