@@ -26,6 +26,15 @@ def test_save_load_identical_output(tmp_path, mode, photo):
     assert config["value_range"] == [-1.0, 1.0] and "vgpred_version" in config
 
 
+def test_skips_survive_the_model_folder(tmp_path, photo):
+    folder = save_tiny_model(tmp_path / "m", "image", skips=True)
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config["model"]["skips"] is True
+    a, b = VideoPredictor.from_pretrained(folder, device="cpu"), VideoPredictor.from_pretrained(folder, device="cpu")
+    assert len(a.model.generator.fg_skips) == 2  # 8x8 and 16x16 at 32x32 pixels
+    assert torch.equal(a(image=photo, num_samples=2, seed=1).frames, b(image=photo, num_samples=2, seed=1).frames)
+
+
 class _Payload:
     def __init__(self, target: str):
         self.target = target

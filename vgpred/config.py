@@ -32,6 +32,7 @@ class ModelConfig:
     latent_dim: int = 100  # noise vector z; in image mode 0 = deterministic regressor
     width: float = 1.0  # channel multiplier; 1.0 = the paper's 512..64 (G) and 64..512 (D)
     two_stream: bool = True  # False = one-stream ablation (no mask, no background)
+    skips: bool = False  # image mode: U-Net skips from the frame encoder into both streams (not in the paper)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
     embed_dim: int = 10  # label mode: size of the class embedding joined to z

@@ -9,11 +9,13 @@ inputs it requires and whether the discriminator sees the label.
   the discriminator projects its features on a label embedding.
 * ``image``: a 2-D encoder maps the conditioning frame to a (C, 4, 4) code; ``z`` is
   broadcast over the 4x4 grid and joined to it, so one photo yields many futures
-  (``latent_dim = 0`` gives the deterministic regressor of the authors' code).
+  (``latent_dim = 0`` gives the deterministic regressor of the authors' code). With
+  ``model.skips`` the encoder's finer maps also go to the generator (U-Net skips), so
+  the photo's detail does not have to pass the 4x4 code.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import nn
@@ -27,8 +29,21 @@ from vgpred.registry import Registry
 MODES: Registry[type["Conditioner"]] = Registry("mode")
 
 
+class Contexts(NamedTuple):
+    """What a conditioner hands the generator.
+
+    ``fg``/``bg`` feed the video and background streams; ``skips`` are the encoder's
+    feature maps ``(B, C, H, W)`` from 8x8 up to half the resolution, coarsest first
+    (empty unless the image mode has ``model.skips``).
+    """
+
+    fg: torch.Tensor
+    bg: torch.Tensor
+    skips: tuple[torch.Tensor, ...] = ()
+
+
 class Conditioner(nn.Module):
-    """Base class: ``forward(z, label, image) -> (fg_context, bg_context)``."""
+    """Base class: ``forward(z, label, image) -> Contexts``."""
 
     needs_image: ClassVar[bool] = False
     needs_label: ClassVar[bool] = False
@@ -44,12 +59,14 @@ class Conditioner(nn.Module):
     def check_config(cls, cfg: ModelConfig) -> None:
         if cfg.latent_dim < 0:
             raise VgpredError(f"model.latent_dim={cfg.latent_dim}: must be >= 0")
+        if cfg.skips and not cls.needs_image:
+            raise VgpredError(f"model.skips=true: only the image mode has an encoder to skip from (mode is {cfg.mode})")
 
     @classmethod
     def discriminator_classes(cls, cfg: ModelConfig) -> int:
         return 0
 
-    def forward(self, z: torch.Tensor, label: torch.Tensor | None, image: torch.Tensor | None):
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None, image: torch.Tensor | None) -> Contexts:
         raise NotImplementedError
 
 
@@ -61,11 +78,12 @@ class Unconditional(Conditioner):
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
+        super().check_config(cfg)
         if cfg.latent_dim < 1:
             raise VgpredError(f"model.latent_dim={cfg.latent_dim}: the {cfg.mode} mode needs a latent vector (>= 1)")
 
     def forward(self, z, label, image):
-        return z, z
+        return Contexts(z, z)
 
 
 @MODES.register("label")
@@ -95,7 +113,7 @@ class LabelConditioned(Conditioner):
         return cfg.num_classes
 
     def forward(self, z, label, image):
-        return torch.cat([z, self.embed(label).to(z.dtype)], dim=1), z
+        return Contexts(torch.cat([z, self.embed(label).to(z.dtype)], dim=1), z)
 
 
 @MODES.register("image")
@@ -109,11 +127,13 @@ class ImageConditioned(Conditioner):
         self.fg_channels = self.bg_channels = self.encoder.out_channels + cfg.latent_dim
 
     def forward(self, z, label, image):
-        code = self.encoder(image)
+        maps = self.encoder.features(image)  # pixels side first, the 4x4 code last
+        code = maps[-1]
         if z.shape[1] > 0:
             noise = z[:, :, None, None].to(code.dtype).expand(-1, -1, *code.shape[2:])
             code = torch.cat([code, noise], dim=1)
-        return code, code
+        skips = tuple(maps[-2::-1]) if self.cfg.skips else ()
+        return Contexts(code, code, skips)
 
 
 def get_mode(name: str) -> type[Conditioner]:

@@ -12,6 +12,11 @@ Shapes follow the paper (and the authors' code) at 64x64x32 with width 1.0:
 * encoder (image mode): 3 -> 128 -> 256 -> 512 -> 1024, kernel 4, stride 2, ReLU,
   BatchNorm from the second layer, giving a (1024, 4, 4) code.
 
+``model.skips`` (image mode, off by default, not in the paper) adds U-Net skips: each
+encoder map from 8x8 to half the resolution goes through a 1x1 convolution and is
+added to the generator map of the same size (in the video stream, to every frame)
+before its BatchNorm.
+
 Other sizes come from :func:`vgpred.models.layout.make_layout`.
 """
 from __future__ import annotations
@@ -101,6 +106,9 @@ class TwoStreamGenerator(nn.Module):
         super().__init__()
         ch, td = layout.channels, layout.time_doubles
         self.frames, self.two_stream, self.context_is_map = cfg.frames, cfg.two_stream, context_is_map
+        # encoder maps of the generator's sizes after each doubling but the head (8x8 ...)
+        skip_in = layout.encoder_channels[-2::-1] if cfg.skips else ()
+        self.fg_skips = nn.ModuleList(nn.Conv2d(c, ch[i + 1], 1, bias=False) for i, c in enumerate(skip_in))
         stem3d = (
             nn.ConvTranspose3d(fg_context, ch[0], (2, 1, 1), bias=False)
             if context_is_map
@@ -123,22 +131,28 @@ class TwoStreamGenerator(nn.Module):
                 layers += [nn.ConvTranspose2d(ch[i], ch[i + 1], 4, 2, 1, bias=False), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(True)]
             layers += [nn.ConvTranspose2d(ch[-1], cfg.channels, 4, 2, 1), nn.Tanh()]
             self.background = nn.Sequential(*layers)
+            self.bg_skips = nn.ModuleList(nn.Conv2d(c, ch[i + 1], 1, bias=False) for i, c in enumerate(skip_in))
         init_weights(self)
 
-    def forward(self, fg_context: torch.Tensor, bg_context: torch.Tensor) -> GeneratorOutput:
+    def forward(
+        self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = ()
+    ) -> GeneratorOutput:
         if self.context_is_map:
             fg_in = fg_context.unsqueeze(2)  # (B, C, 1, 4, 4)
             bg_in = bg_context
         else:
             fg_in = fg_context[:, :, None, None, None]
             bg_in = bg_context[:, :, None, None]
-        h = self.foreground(fg_in)
+        if len(skips) != len(self.fg_skips):
+            raise ValueError(f"the generator takes {len(self.fg_skips)} skip maps, got {len(skips)}")
+        h = _with_skips(self.foreground, fg_in, skips, self.fg_skips, over_time=True)
         if not self.two_stream:
             foreground = self.video_head(h)
             ones = torch.ones_like(foreground[:, :1])
             return GeneratorOutput(foreground, foreground, torch.zeros_like(foreground), ones)
         foreground, mask = self._heads(h)
-        background = self.background(bg_in).unsqueeze(2).expand_as(foreground)
+        background = _with_skips(self.background, bg_in, skips, self.bg_skips, over_time=False)
+        background = background.unsqueeze(2).expand_as(foreground)
         video = mask * foreground + (1 - mask) * background
         return GeneratorOutput(video, foreground, background, mask)
 
@@ -155,6 +169,29 @@ class TwoStreamGenerator(nn.Module):
         bias = torch.cat([video_conv.bias, mask_conv.bias])
         y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
         return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
+
+
+def _with_skips(
+    stream: nn.Sequential, h: torch.Tensor, skips: tuple[torch.Tensor, ...], projections: nn.ModuleList, over_time: bool
+) -> torch.Tensor:
+    """Run a stream built as (convolution, BatchNorm, ReLU) triples, then its tail.
+
+    Skip ``i`` (projected) is added to the output of triple ``i + 1``'s convolution,
+    before its BatchNorm; with no skips this is ``stream(h)``.
+    """
+    if not skips:
+        return stream(h)
+    layers = list(stream)
+    for i in range(len(skips) + 1):
+        conv, norm, act = layers[3 * i : 3 * i + 3]
+        h = conv(h)
+        if i > 0:
+            s = projections[i - 1](skips[i - 1])
+            h = h + (s.unsqueeze(2) if over_time else s).to(h.dtype)
+        h = act(norm(h))
+    for layer in layers[3 * (len(skips) + 1) :]:
+        h = layer(h)
+    return h
 
 
 class Discriminator(nn.Module):
@@ -210,6 +247,16 @@ class FrameEncoder(nn.Module):
         self.net = nn.Sequential(*layers)
         self.out_channels = cin
         init_weights(self)
+
+    def features(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """The map after every layer, pixels side first; the last is the code."""
+        maps = []
+        h = image
+        for layer in self.net:
+            h = layer(h)
+            if isinstance(layer, nn.ReLU):
+                maps.append(h)
+        return maps
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         return self.net(image)

@@ -57,8 +57,8 @@ class VideoGenerator(nn.Module):
     def forward(
         self, z: torch.Tensor, label: torch.Tensor | None = None, image: torch.Tensor | None = None
     ) -> GeneratorOutput:
-        fg, bg = self.conditioner(z, label, image)
-        return self.generator(fg, bg)
+        fg, bg, skips = self.conditioner(z, label, image)
+        return self.generator(fg, bg, skips)
 
 
 def build_discriminator(cfg: ModelConfig) -> Discriminator:
