@@ -141,7 +141,9 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         f"# {args.name}", "", f"{description[:1].upper()}{description[1:]}.", "",
         f"- network: {model['mode']} mode, {model['resolution']}x{model['resolution']} pixels, {model['frames']} frames, "
-        f"{model['channels']} channel(s), width {model['width']}, latent {model['latent_dim']}",
+        f"{model['channels']} channel(s), width {model['width']}, latent {model['latent_dim']}"
+        + (", with U-Net skips from the frame encoder into both streams (`model.skips`; not in the paper, "
+           "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers"),
         f"- weights: EMA generator + encoder, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
         f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {result['machine'].get('cpu', 'this machine')}"

@@ -81,7 +81,8 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert data["command"] in card and "--clips data/mfmnist2-test" in card
     from vgpred.modelfile import load_model
 
-    assert load_model(folder).cfg.channels == 1
+    assert "U-Net skips from the frame encoder" in card  # the recipe's addition to the paper is on the card
+    assert load_model(folder).cfg.channels == 1 and load_model(folder).cfg.skips
 
 
 @pytest.mark.slow
