@@ -138,6 +138,11 @@ class TrainedRun:
     def export(self) -> Path:
         return self.path / "export"
 
+    @property
+    def skips(self) -> bool:
+        """Whether the run's network has the encoder skips (``model.skips``, not in the paper)."""
+        return bool(json.loads((self.export / "config.json").read_text())["model"].get("skips"))
+
     def summary(self) -> dict[str, Any]:
         """Config, hash, steps, and the training time and speed read from metrics.jsonl."""
         rows = [json.loads(line) for line in (self.path / "metrics.jsonl").read_text().splitlines() if line.strip()]

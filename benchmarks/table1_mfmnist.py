@@ -11,7 +11,7 @@ The full-scale GAN is the bundled model ``mfmnist-64`` (its folder:
 ``<work>/models/gan``).
 
     python benchmarks/table1_mfmnist.py --scale smoke   # ~1 minute, tiny sizes
-    python benchmarks/table1_mfmnist.py --scale full    # ~40 minutes on 2 CPU cores
+    python benchmarks/table1_mfmnist.py --scale full    # ~55 minutes on 2 CPU cores
 """
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def main(argv: list[str] | None = None) -> None:
         f"Condition on frame 0 of {result['settings']['num_clips']} held-out clips (2 digits from the "
         f"Fashion-MNIST test split), predict frames 1 .. {s['frames'] - 1}; `gan` is the image-mode VideoGAN "
         f"(K = {s['k']} sampled futures), `regressor` the same generator trained with L1 only and no noise "
-        "(K = 1), `copy-first-frame` repeats the input.\n"
+        "(K = 1), `copy-first-frame` repeats the input."
+        + (" Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the paper)."
+           if gan.skips else "") + "\n"
     )
     bench.finish(settings={**s, "train_data": str(train), "test_data": str(test)},
                  results={"evaluation": result}, body=intro + "\n" + body, plot=plot)

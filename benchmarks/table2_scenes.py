@@ -10,7 +10,7 @@ The full-scale GAN is the bundled default model ``scenes-64`` (its folder:
 ``<work>/models/gan``).
 
     python benchmarks/table2_scenes.py --scale smoke   # ~1 minute, tiny sizes
-    python benchmarks/table2_scenes.py --scale full    # ~40 minutes on 2 CPU cores
+    python benchmarks/table2_scenes.py --scale full    # ~60 minutes on 2 CPU cores
 """
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
         + (f"\nClips are {s['size']}x{s['size']} pixels, {s['frames']} frames at each video's own frame rate, "
            "not stabilised (see benchmarks/README.md). Condition on frame 0 of each held-out clip and predict "
            f"the rest; `gan`: the image-mode VideoGAN, K = {s['k']} futures; `regressor`: the same generator "
-           "trained with L1 only, no noise (K = 1); `copy-first-frame`: the input repeated.\n")
+           "trained with L1 only, no noise (K = 1); `copy-first-frame`: the input repeated."
+           + (" Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the "
+              "paper)." if gan.skips else "") + "\n")
     )
     bench.finish(settings={**s, "data": data}, results={"evaluation": result}, body=intro + "\n" + body,
                  plot=plot)
