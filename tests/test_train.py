@@ -119,6 +119,15 @@ def test_reconstruction_term_lowers_first_frame_l1(mnist_cache, tmp_path):
     assert rows[-1]["recon_l1"] < 0.5 * rows[0]["recon_l1"], [r["recon_l1"] for r in rows]
 
 
+def test_video_l1_term_pulls_the_futures_towards_the_real_frames(mnist_cache, tmp_path):
+    run = _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "--steps", "30",
+                 "log_every=5", "lr_g=1e-3", "checkpoint_every=0", "video_l1=50")
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["video_l1"] < 0.7 * rows[0]["video_l1"], [r["video_l1"] for r in rows]
+    plain = _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path / "plain", "channels=1")
+    assert not any("video_l1" in json.loads(line) for line in (plain / "metrics.jsonl").read_text().splitlines())
+
+
 def test_l1_regressor_is_deterministic(mnist_cache, tmp_path):
     run = _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "loss=l1")
     config = json.loads((run / "export" / "config.json").read_text())

@@ -56,6 +56,7 @@ class LossConfig:
     loss: str = "gan"  # gan (non-saturating) | hinge | l1 (no discriminator)
     mask_l1: float = 0.1  # L1 penalty on the foreground mask (unconditional/label, paper)
     recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame
+    video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames 1..T-1 (not in the paper)
     r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
 
 

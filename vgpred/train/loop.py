@@ -109,7 +109,7 @@ class GanStep:
     ``g_train``/``d_train`` are what runs forward (possibly DDP-wrapped or compiled);
     ``gen``/``disc`` the raw modules. Calling it with ``(clips (B, C, T, H, W) in
     [-1, 1], labels (B,))`` updates the networks and returns detached 0-d stats
-    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``); it never waits for
+    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``, ``video_l1``); it never waits for
     the device.
     """
 
@@ -168,6 +168,10 @@ class GanStep:
             recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
             if self.d_train is not None:
                 loss_g = loss_g + cfg.loss.recon_l1 * recon
+                if cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones (GAN + L1)
+                    future = (out.video[:, :, 1:].float() - real[:, :, 1:].float()).abs().mean()
+                    loss_g = loss_g + cfg.loss.video_l1 * future
+                    stats["video_l1"] = future.detach()
             stats["recon_l1"] = recon.detach()
         optimizers["g"].zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()

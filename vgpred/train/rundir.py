@@ -141,7 +141,7 @@ class RunDir:
         import matplotlib.pyplot as plt
 
         rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
-        keys = [k for k in ("loss_d", "loss_g", "recon_l1", "d_real", "d_fake") if any(k in r for r in rows)]
+        keys = [k for k in ("loss_d", "loss_g", "recon_l1", "video_l1", "d_real", "d_fake") if any(k in r for r in rows)]
         fig, ax = plt.subplots(figsize=(7, 4))
         for k in keys:
             pts = [(r["step"], r[k]) for r in rows if k in r]
