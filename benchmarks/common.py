@@ -139,9 +139,11 @@ class TrainedRun:
         return self.path / "export"
 
     @property
-    def skips(self) -> bool:
-        """Whether the run's network has the encoder skips (``model.skips``, not in the paper)."""
-        return bool(json.loads((self.export / "config.json").read_text())["model"].get("skips"))
+    def skips_note(self) -> str:
+        """A sentence for the report when the run's network has the encoder skips, else ''."""
+        if not json.loads((self.export / "config.json").read_text())["model"].get("skips"):
+            return ""
+        return " Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the paper)."
 
     def summary(self) -> dict[str, Any]:
         """Config, hash, steps, and the training time and speed read from metrics.jsonl."""

@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Fashion-MNIST test split), predict frames 1 .. {s['frames'] - 1}; `gan` is the image-mode VideoGAN "
         f"(K = {s['k']} sampled futures), `regressor` the same generator trained with L1 only and no noise "
         "(K = 1), `copy-first-frame` repeats the input."
-        + (" Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the paper)."
-           if gan.skips else "") + "\n"
+        + gan.skips_note + "\n"
     )
     bench.finish(settings={**s, "train_data": str(train), "test_data": str(test)},
                  results={"evaluation": result}, body=intro + "\n" + body, plot=plot)

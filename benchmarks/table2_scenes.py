@@ -49,8 +49,7 @@ def main(argv: list[str] | None = None) -> None:
            "not stabilised (see benchmarks/README.md). Condition on frame 0 of each held-out clip and predict "
            f"the rest; `gan`: the image-mode VideoGAN, K = {s['k']} futures; `regressor`: the same generator "
            "trained with L1 only, no noise (K = 1); `copy-first-frame`: the input repeated."
-           + (" Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the "
-              "paper)." if gan.skips else "") + "\n")
+           + gan.skips_note + "\n")
     )
     bench.finish(settings={**s, "data": data}, results={"evaluation": result}, body=intro + "\n" + body,
                  plot=plot)

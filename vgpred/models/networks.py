@@ -108,7 +108,7 @@ class TwoStreamGenerator(nn.Module):
         self.frames, self.two_stream, self.context_is_map = cfg.frames, cfg.two_stream, context_is_map
         # encoder maps of the generator's sizes after each doubling but the head (8x8 ...)
         skip_in = layout.encoder_channels[-2::-1] if cfg.skips else ()
-        self.fg_skips = nn.ModuleList(nn.Conv2d(c, ch[i + 1], 1, bias=False) for i, c in enumerate(skip_in))
+        self.fg_skips = _skip_projections(skip_in, ch)
         stem3d = (
             nn.ConvTranspose3d(fg_context, ch[0], (2, 1, 1), bias=False)
             if context_is_map
@@ -131,7 +131,7 @@ class TwoStreamGenerator(nn.Module):
                 layers += [nn.ConvTranspose2d(ch[i], ch[i + 1], 4, 2, 1, bias=False), nn.BatchNorm2d(ch[i + 1]), nn.ReLU(True)]
             layers += [nn.ConvTranspose2d(ch[-1], cfg.channels, 4, 2, 1), nn.Tanh()]
             self.background = nn.Sequential(*layers)
-            self.bg_skips = nn.ModuleList(nn.Conv2d(c, ch[i + 1], 1, bias=False) for i, c in enumerate(skip_in))
+            self.bg_skips = _skip_projections(skip_in, ch)
         init_weights(self)
 
     def forward(
@@ -169,6 +169,11 @@ class TwoStreamGenerator(nn.Module):
         bias = torch.cat([video_conv.bias, mask_conv.bias])
         y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
         return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
+
+
+def _skip_projections(skip_in: tuple[int, ...], ch: tuple[int, ...]) -> nn.ModuleList:
+    """1x1 convolutions from encoder map ``i`` to the generator's width after doubling ``i + 1``."""
+    return nn.ModuleList(nn.Conv2d(c, ch[i + 1], 1, bias=False) for i, c in enumerate(skip_in))
 
 
 def _with_skips(
@@ -259,4 +264,4 @@ class FrameEncoder(nn.Module):
         return maps
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.net(image)
+        return self.features(image)[-1]
