@@ -82,6 +82,8 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     assert result.code == 0, result.err
     resumed = Path(result.out.strip())
     assert resumed == half
+    segments = json.loads((resumed / "run.json").read_text())["segments"]
+    assert len(segments) == 2 and all(s["hardware"].startswith("cpu (") for s in segments)  # start + resume
     a = (full / "export" / "model.safetensors").read_bytes()
     b = (resumed / "export" / "model.safetensors").read_bytes()
     assert a == b
@@ -94,6 +96,31 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     # epoch starts); everything the training uses has its own saved generator.
     differ = [k for k in ck_a if not torch.equal(ck_a[k], ck_b[k]) and k != "rng/torch"]
     assert not differ, differ
+
+
+def test_training_on_a_cache_needs_no_pyav(mnist_cache, tmp_path):
+    """Where PyAV cannot load, a cache still trains: PNG samples, one warning per sample, an export."""
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class _NoPyAV:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'av' or name.startswith('av.'):\n"
+        "            raise ImportError('PyAV blocked by the test')\n"
+        "sys.meta_path.insert(0, _NoPyAV())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(block), str(REPO)])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vgpred", "train", *TINY, "--mode", "image", "--data", str(mnist_cache),
+         "--out", str(tmp_path / "runs"), "channels=1", "--steps", "2"],
+        env=env, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run = Path(proc.stdout.strip().splitlines()[-1])
+    assert (run / "export" / "model.safetensors").is_file()
+    assert (run / "samples" / "step-0000002.png").is_file() and not (run / "samples" / "step-0000002.mp4").exists()
+    assert "sample video not written" in proc.stderr and "PyAV blocked by the test" in proc.stderr
 
 
 def test_config_precedence_and_errors(mnist_cache, tmp_path):

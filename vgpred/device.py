@@ -28,3 +28,14 @@ def resolve_device(name: str = "auto"):
     if device.type not in ("cpu", "cuda", "mps"):
         raise VgpredError(f"--device {name}: unsupported device type (use auto, cpu, cuda or mps)")
     return device
+
+
+def describe_device(device) -> str:
+    """``cuda (NVIDIA H100 80GB HBM3)``, ``cpu (2 threads)`` or ``mps``: what a run's speed was measured on."""
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() != 1 else ''})"
+    return device.type

@@ -97,10 +97,12 @@ def _check_enough_clips(data: Path, cfg) -> None:
 
 def _ensure_cache(data: Path, cfg, show_progress: bool) -> Path:
     """A raw folder of videos is prepared once into ``<data>.cache`` at the model's size."""
-    from vgpred.data import is_cache, prepare
+    from vgpred.data import is_cache
 
-    if is_cache(data):
+    if is_cache(data):  # a cache trains without PyAV or kornia being imported
         return data
+    from vgpred.data import prepare
+
     cache = data.with_name(data.name + f".cache-{cfg.model.resolution}x{cfg.model.frames}")
     summary = prepare(data, cache, size=cfg.model.resolution, frames=cfg.model.frames, progress=show_progress)
     typer.echo(f"vgpred: prepared {cache} ({summary.clips_written} clips)", err=True)

@@ -25,12 +25,12 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Union
 
-import av
 import numpy as np
 import torch
 from PIL import Image
@@ -42,11 +42,28 @@ PathLike = Union[str, os.PathLike]
 FRAME_PATTERN = "frame_*.png"
 
 
+def _pyav():
+    """PyAV, imported on first use: PNG and GIF files never need it."""
+    try:
+        import av
+    except ImportError as e:
+        raise VgpredError(f"reading or writing video files needs PyAV, which does not import here ({e}); "
+                          "pip install av") from None
+    return av
+
+
+def _write_errors() -> tuple[type[BaseException], ...]:
+    """What a failed write raises: OSError, and FFmpeg's errors once PyAV is in use."""
+    av = sys.modules.get("av")
+    return (OSError, av.error.FFmpegError) if av is not None else (OSError,)
+
+
 # ---------------------------------------------------------------- writers, one per format
 def _encode_av(
     path: Path, frames: np.ndarray, rate: Fraction, codec: str, options: dict[str, str], muxer: dict[str, str]
 ) -> None:
     """Encode `(T, H, W, 3)` uint8 frames with an FFmpeg encoder (`options`) and muxer (`muxer`)."""
+    av = _pyav()
     with av.open(str(path), mode="w", options=muxer) as container:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height = frames.shape[2], frames.shape[1]
@@ -178,7 +195,7 @@ def _write_atomic(path: PathLike, target: Path, suffix: str | None, write: Calla
     try:
         write(temp)
         _publish(temp, target)
-    except (OSError, av.error.FFmpegError) as e:
+    except _write_errors() as e:
         _remove(temp)
         raise VgpredError(f"{path}: could not write the file: {e}") from e
     except BaseException:
@@ -314,6 +331,7 @@ def _read_png_folder(path: Path, max_frames: int | None) -> np.ndarray:
 
 def _decode(path: Path, max_frames: int | None, keep: bool) -> tuple[list[np.ndarray], int, dict]:
     """Decode the first video stream; return frames (if `keep`), their count and stream facts."""
+    av = _pyav()
     try:
         with av.open(str(path)) as container:
             if not container.streams.video:

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from vgpred.config import Config
-from vgpred.device import resolve_device
+from vgpred.device import describe_device, resolve_device
 from vgpred.errors import VgpredError
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 from vgpred.train import checkpoint as ckpt
@@ -248,6 +248,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         f"G={count_parameters(gen_model)/1e6:.2f}M D={count_parameters(disc)/1e6 if disc else 0:.2f}M clips={len(dataset)}"
     )
 
+    run.add_segment(describe_device(device))
     fixed = run.fixed_inputs(dataset, gen_model, cfg)
 
     def save_checkpoint() -> Path | None:

@@ -62,6 +62,17 @@ class RunDir:
             raise VgpredError(f"{path}: not a vgpred run folder (no config.yaml)")
         return cls(path, enabled=enabled)
 
+    def add_segment(self, hardware: str) -> None:
+        """Append this process's hardware to ``run.json``'s ``segments`` (one per start or resume)."""
+        if not self.enabled:
+            return
+        info_path = self.path / "run.json"
+        info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+        info.setdefault("segments", []).append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hardware": hardware})
+        temp = info_path.with_name(info_path.name + ".tmp")
+        temp.write_text(json.dumps(info, indent=2) + "\n")
+        temp.replace(info_path)
+
     @staticmethod
     def data_path(path: str | Path) -> str | None:
         info = Path(path) / "run.json"
@@ -118,8 +129,11 @@ class RunDir:
         model.train(was_training)
         folder = self.path / "samples"
         folder.mkdir(exist_ok=True)
-        write_video(folder / f"step-{step:07d}.mp4", make_grid(videos), fps=model.cfg.fps, scale=2)
         save_frames_png(folder / f"step-{step:07d}.png", videos)
+        try:  # a sample that cannot be encoded (no PyAV, a full disk) must not end the run
+            write_video(folder / f"step-{step:07d}.mp4", make_grid(videos), fps=model.cfg.fps, scale=2)
+        except VgpredError as e:
+            self.log_event(f"warning: sample video not written ({e}); training goes on")
 
     def export(self, model, info: dict[str, Any]) -> Path | None:
         if not self.enabled:
