@@ -52,6 +52,20 @@ def test_paper_preset_parameter_counts():
     assert abs(d / 1e6 - 11.1) < 0.1, d
 
 
+def test_d_width_scales_the_discriminator_alone():
+    base = ModelConfig(mode="image", resolution=64, frames=16, channels=1, latent_dim=8, width=0.25)
+    wide = ModelConfig(**{**base.__dict__, "d_width": 0.5})
+    assert make_layout(base).critic_channels == (16, 32, 64, 128)  # 0 = model.width
+    assert make_layout(wide).critic_channels == (32, 64, 128, 256)
+    assert make_layout(wide).channels == make_layout(base).channels
+    g_base, g_wide = VideoGenerator(base).state_dict(), VideoGenerator(wide).state_dict()
+    assert {k: v.shape for k, v in g_base.items()} == {k: v.shape for k, v in g_wide.items()}
+    d = build_discriminator(wide)
+    assert d(torch.zeros(2, 1, 16, 64, 64)).shape == (2,)
+    # conv weights grow with the square of the width: about 4x the parameters
+    assert 3.5 < count_parameters(d) / count_parameters(build_discriminator(base)) < 4.1
+
+
 def test_paper_init_statistics():
     torch.manual_seed(0)
     model = VideoGenerator(ModelConfig(mode="unconditional", width=0.5, frames=16))
@@ -106,6 +120,7 @@ def test_one_stream_ablation_has_no_background():
         (dict(frames=64), "model.frames=64: must be a power of two between 2 and 16"),
         (dict(frames=6), "model.frames=6"),
         (dict(channels=2), "model.channels=2: must be 1 or 3"),
+        (dict(d_width=-1.0), "model.d_width=-1.0: must be a positive multiplier"),
         (dict(mode="video"), "unknown mode 'video' (known: image, label, unconditional)"),
         (dict(mode="label", num_classes=1), "label mode needs at least 2 classes"),
         (dict(mode="unconditional", latent_dim=0), "needs a latent vector"),

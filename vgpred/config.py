@@ -31,6 +31,7 @@ class ModelConfig:
     channels: int = 3  # 3 = RGB, 1 = grayscale (Moving MNIST)
     latent_dim: int = 100  # noise vector z; in image mode 0 = deterministic regressor
     width: float = 1.0  # channel multiplier; 1.0 = the paper's 512..64 (G) and 64..512 (D)
+    d_width: float = 0.0  # the discriminator's own multiplier (0 = model.width; not in the paper)
     two_stream: bool = True  # False = one-stream ablation (no mask, no background)
     skips: bool = False  # image mode: U-Net skips from the frame encoder into both streams (not in the paper)
     num_classes: int = 0  # label mode: number of classes

@@ -6,7 +6,8 @@ follows from the resolution, and when there are fewer frames than the spatial
 doublings would give, the first layers double space only (kernel 3x4x4, stride 1x2x2).
 Channels halve at each doubling and end at ``64 * width`` next to the pixels, so the
 paper's 64x64x32 model has 512 -> 256 -> 128 -> 64 in the generator and
-64 -> 128 -> 256 -> 512 in the discriminator.
+64 -> 128 -> 256 -> 512 in the discriminator (``d_width``, when set, scales the
+discriminator alone).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class Layout:
     channels: tuple[int, ...]  # generator feature widths, seed first; len == doublings
     time_doubles: tuple[bool, ...]  # per doubling, seed side first
     encoder_channels: tuple[int, ...]  # image encoder widths, pixels first
+    critic_channels: tuple[int, ...]  # discriminator widths, pixels first
 
     @property
     def seed_channels(self) -> int:
@@ -52,6 +54,9 @@ def make_layout(cfg: ModelConfig) -> Layout:
         raise VgpredError(f"model.width={cfg.width}: must be a positive multiplier")
     if cfg.channels not in (1, 3):
         raise VgpredError(f"model.channels={cfg.channels}: must be 1 or 3")
+    d_width = cfg.d_width or cfg.width
+    if cfg.d_width < 0 or round(64 * d_width) < 1:
+        raise VgpredError(f"model.d_width={cfg.d_width}: must be a positive multiplier (0 = model.width)")
     base = max(1, round(64 * cfg.width))
     channels = tuple(base << (doublings - 1 - i) for i in range(doublings))
     time_steps = int(math.log2(frames // SEED_T))
@@ -59,4 +64,5 @@ def make_layout(cfg: ModelConfig) -> Layout:
     time_doubles = tuple(i >= doublings - time_steps for i in range(doublings))
     enc_base = max(1, round(128 * cfg.width))
     encoder_channels = tuple(enc_base << i for i in range(doublings))
-    return Layout(doublings, channels, time_doubles, encoder_channels)
+    critic_channels = tuple(max(1, round(64 * d_width)) << i for i in range(doublings))
+    return Layout(doublings, channels, time_doubles, encoder_channels, critic_channels)

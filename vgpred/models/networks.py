@@ -204,7 +204,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, cfg: ModelConfig, layout: Layout, num_classes: int = 0):
         super().__init__()
-        ch = layout.channels[::-1]  # pixels side first: 64, 128, 256, 512
+        ch = layout.critic_channels  # pixels side first: 64, 128, 256, 512 at the paper's width
         td = layout.time_doubles[::-1]
         blocks: list[nn.Module] = [nn.Sequential(down3d(cfg.channels, ch[0], td[0], bias=True), nn.LeakyReLU(0.2, True))]
         for i in range(1, layout.doublings):
