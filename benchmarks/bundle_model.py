@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -108,6 +109,9 @@ def main(argv: list[str] | None = None) -> None:
                              "lists one by one, e.g. caches/test-static-64x16")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results",
                         help="folder of the table's results JSON (default benchmarks/results)")
+    parser.add_argument("--training-note", default="",
+                        help="a fact about the training run the files do not hold, for the card's training line "
+                             "(e.g. 'the GPU was shared with three other runs')")
     parser.add_argument("--work", type=Path, default=None, help="the table's work folder (default benchmarks/work/<table>)")
     parser.add_argument("--dest", type=Path, default=REPO / "assets" / "models",
                         help="folder that receives <name>/ (default assets/models)")
@@ -138,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     index = Path(run["data"]) / "index.json"
     train_clips = json.loads(index.read_text())["num_clips"] if index.is_file() else "its"
     train_cfg = yaml.safe_load((Path(run["run"]) / "config.yaml").read_text())["train"]
+    trained_on = run.get("hardware") or f"cpu ({result['machine'].get('cpu', 'this machine')})"
     lines = [
         f"# {args.name}", "", f"{description[:1].upper()}{description[1:]}.", "",
         f"- network: {model['mode']} mode, {model['resolution']}x{model['resolution']} pixels, {model['frames']} frames, "
@@ -146,13 +151,14 @@ def main(argv: list[str] | None = None) -> None:
            "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers"),
         f"- weights: EMA generator + encoder, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
-        f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {result['machine'].get('cpu', 'this machine')}"
-        f" ({run['samples_per_s']:.1f} samples/s, second half of the run)",
+        f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {trained_on}"
+        f" ({run['samples_per_s']:.1f} samples/s, second half of the run{'; ' + args.training_note if args.training_note else ''})",
         f"- recipe: `{run['config']}` (config hash `{run['hash']}`)", "",
         "## Reproduce", "", "```bash", result["command"],
         f"python benchmarks/bundle_model.py --table {args.table} --name {args.name}"
         + (" --photos " + " ".join(c["photo"] for c in checks) if checks else "")
-        + (" --clips " + " ".join(map(str, args.clips)) if args.clips else ""), "```", "",
+        + (" --clips " + " ".join(map(str, args.clips)) if args.clips else "")
+        + (" --training-note " + shlex.quote(args.training_note) if args.training_note else ""), "```", "",
         "## Evaluation on held-out clips", "",
         f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`):", "",
     ]
@@ -169,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     if isinstance(evaluation, dict) and "models" in evaluation:
         lines += targets(evaluation, checks, parts)
     lines += ["## Known limits", "",
-              f"- Trained for {run['train_seconds'] / 60:.0f} minutes on a CPU, on {train_clips} clips: a "
+              f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}, on {train_clips} clips: a "
               "demonstration of the method and the toolkit, not a general-purpose video model.",
               f"- Input photos are centre-cropped (or padded with `--fit pad`) to {model['resolution']}x"
               f"{model['resolution']}; {model['frames']} frames are produced at {model['fps']:g} fps.", ""]
@@ -179,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(dst)
     tmp.rename(dst)
     print(f"bundled {dst} ({(dst / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB)")
-    print("reproduce: python benchmarks/bundle_model.py " + " ".join(sys.argv[1:]))
+    print("reproduce: " + shlex.join(["python", "benchmarks/bundle_model.py", *sys.argv[1:]]))
 
 
 if __name__ == "__main__":

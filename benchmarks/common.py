@@ -139,6 +139,16 @@ class TrainedRun:
         return self.path / "export"
 
     @property
+    def hardware(self) -> str | None:
+        """What the run trained on (``cuda (NVIDIA H100 80GB HBM3)``, ``cpu (1 thread)``), from run.json.
+
+        None for runs made before ``vgpred train`` recorded it.
+        """
+        info = self.path / "run.json"
+        segments = json.loads(info.read_text()).get("segments", []) if info.is_file() else []
+        return ", ".join(dict.fromkeys(s["hardware"] for s in segments)) or None
+
+    @property
     def skips_note(self) -> str:
         """A sentence for the report when the run's network has the encoder skips, else ''."""
         if not json.loads((self.export / "config.json").read_text())["model"].get("skips"):
@@ -152,7 +162,7 @@ class TrainedRun:
         return {"config": self.config, "data": str(self.data), "mode": self.mode, "steps": self.steps,
                 "overrides": self.overrides,
                 "hash": self.hash, "run": str(self.path), "reused": self.reused,
-                "train_seconds": training_seconds(rows),
+                "hardware": self.hardware, "train_seconds": training_seconds(rows),
                 "samples_per_s": sum(speeds) / len(speeds) if speeds else None,
                 "final": {k: v for k, v in (rows[-1] if rows else {}).items()
                           if k.startswith(("loss", "d_", "recon"))}}
@@ -216,17 +226,22 @@ class Benchmark:
                     log=f"data-{name}")
         return dst
 
+    def run_key(self, config: str, mode: str, data: Path, steps: int | None,
+                overrides: list[str] | tuple[str, ...] = ()) -> tuple[list[str], str]:
+        """The full override list :meth:`train` passes and the config hash that names its run."""
+        overrides = [*(SMOKE_MODEL + SMOKE_TRAIN if self.smoke else ()), *overrides, f"train.seed={self.args.seed}"]
+        step_args = ["--steps", str(steps)] if steps is not None else []
+        return overrides, config_hash(self.config(config), [f"--mode={mode}", *step_args, *overrides], data)
+
     def train(self, name: str, config: str, mode: str, data: Path, steps: int | None,
               overrides: list[str] | tuple[str, ...] = ()) -> TrainedRun:
         """``vgpred train`` with ``configs/<config>.yaml``, or the finished run of the same hash.
 
         ``steps`` None keeps the YAML's ``train.steps``; smoke scale adds the smoke overrides.
         """
-        overrides = [*(SMOKE_MODEL + SMOKE_TRAIN if self.smoke else ()), *overrides,
-                     f"train.seed={self.args.seed}"]
+        overrides, key = self.run_key(config, mode, data, steps, overrides)
         yaml_path = self.config(config)
         step_args = ["--steps", steps] if steps is not None else []
-        key = config_hash(yaml_path, [f"--mode={mode}", *map(str, step_args), *overrides], data)
         root = self.work / "runs" / f"{name}-{key}"
         previous = sorted(p for p in root.glob("[0-9][0-9][0-9][0-9][0-9]-*") if p.is_dir()) if root.is_dir() else []
         finished = [p for p in previous if (p / "export" / "config.json").is_file()]
@@ -296,6 +311,7 @@ class Benchmark:
             lines.append(f"- {name}: `vgpred train --mode {run.mode} --data {run.data} --config {run.config} "
                          f"--steps {run.steps}"
                          f"{' ' + extra if extra else ''}` (config hash `{run.hash}`; {secs}, {speed}"
+                         f"{' on ' + s['hardware'] if s['hardware'] else ''}"
                          f"{'; reused' if run.reused else ''}); run folder `{run.path}`")
         lines += [f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, {m['device']}, "
                   f"precision auto = {m['precision']} here",
@@ -308,8 +324,9 @@ class Benchmark:
         return stem.with_suffix(".json")
 
 
-def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path, k: int,
-                            max_clips: int) -> tuple[dict[str, Any], str, Callable[[Path], None] | None]:
+def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path, k: int, max_clips: int,
+                            metrics: str = "psnr,ssim,mae,lpips,fvd",
+                            ) -> tuple[dict[str, Any], str, Callable[[Path], None] | None]:
     """``vgpred evaluate`` of image-mode runs (first one as --checkpoint) with copy-first-frame.
 
     Returns the evaluation result (as ``vgpred evaluate --json`` writes it), a Markdown
@@ -323,7 +340,7 @@ def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path
     json_path.parent.mkdir(parents=True, exist_ok=True)
     baselines = [arg for folder in folders[1:] for arg in ("--baseline", folder)]
     bench.vgpred("evaluate", "-c", folders[0], *baselines, "--data", test, "-k", k, "--max-clips", max_clips,
-                 "--seed", bench.args.seed, "--metrics", "psnr,ssim,mae,lpips,fvd", "--json", json_path,
+                 "--seed", bench.args.seed, "--metrics", metrics, "--json", json_path,
                  "--no-progress", log="evaluate")
     result = json.loads(json_path.read_text())
     png = json_path.with_suffix(".png")

@@ -56,6 +56,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert len(models["gan"]["metrics"]["psnr"]["best_of_k"]["per_horizon"]) == 7  # 8 frames: horizons 1..7
     assert models["copy-first-frame"]["frame0"]["psnr"] == 100.0
     assert data["runs"]["gan"]["steps"] == 4 and not data["runs"]["gan"]["reused"]
+    assert data["runs"]["gan"]["hardware"].startswith("cpu (")  # what the run trained on, from its run.json
     assert (tmp_path / "results" / "smoke" / "table1_mfmnist.png").stat().st_size > 0
     again = run_table("table1_mfmnist.py", tmp_path)  # same config hash: training is skipped
     assert again["runs"]["gan"]["reused"] and again["runs"]["regressor"]["reused"]
@@ -67,7 +68,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
         [sys.executable, str(BENCH / "bundle_model.py"), "--table", "table1_mfmnist", "--name", "mf-test",
          "--results", str(tmp_path / "results" / "smoke"), "--work", str(tmp_path / "work"),
          "--dest", str(tmp_path / "models"), "--photos", str(REPO / "assets" / "examples" / "fashion-digits.png"),
-         "--clips", "data/mfmnist2-test"],
+         "--clips", "data/mfmnist2-test", "--training-note", "a shared machine"],
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -79,6 +80,8 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     card = (folder / "README.md").read_text()
     assert "## Against the bundled-model requirements" in card and "held-out clips of `mfmnist2-test`" in card
     assert data["command"] in card and "--clips data/mfmnist2-test" in card
+    assert "min on cpu (" in card and "second half of the run; a shared machine)" in card
+    assert "--training-note 'a shared machine'" in card  # the card's command reproduces the card
     from vgpred.modelfile import load_model
 
     assert "U-Net skips from the frame encoder" in card  # the recipe's addition to the paper is on the card
@@ -161,3 +164,28 @@ def test_training_seconds_adds_up_resumed_segments():
     assert training_seconds([{"seconds": 5.0}, {"seconds": 10.0}]) == 10.0
     rows = [{"seconds": 5.0}, {"seconds": 10.0}, {"seconds": 3.0}, {"seconds": 7.0}, {"step": 1}]
     assert training_seconds(rows) == 17.0
+
+
+@pytest.mark.slow
+def test_mfmnist_variants_smoke_trains_or_scores_runs_made_elsewhere(tmp_path):
+    data = run_table("mfmnist_variants.py", tmp_path)
+    names = ["b16", "b16-dw0.5", "b64", "b64-dw0.5"]
+    assert set(data["runs"]) == set(names) and not any(r["reused"] for r in data["runs"].values())
+    wins = data["results"]["wins_from_horizon_4"]
+    assert set(wins) == set(names)
+    for counts in wins.values():  # smoke clips have 8 frames: horizons 4..7
+        for metric in ("psnr", "ssim"):
+            assert counts[metric]["horizons"] == 4 and counts[metric]["wins"] + len(counts[metric]["lost_at"]) == 4
+    import yaml
+
+    d_width = {n: yaml.safe_load(Path(r["run"], "config.yaml").read_text())["model"]["d_width"] for n, r in data["runs"].items()}
+    assert d_width == {"b16": 0.0, "b16-dw0.5": 0.5, "b64": 0.0, "b64-dw0.5": 0.5}
+    # The same run folders, laid out as benchmarks/gpu_variants.sh leaves them, are scored with the same hashes.
+    elsewhere = tmp_path / "elsewhere"
+    for name, run in data["runs"].items():
+        (elsewhere / name).mkdir(parents=True)
+        Path(run["run"]).rename(elsewhere / name / Path(run["run"]).name)
+    again = run_table("mfmnist_variants.py", tmp_path, "--runs", str(elsewhere))
+    assert again["config_hashes"] == data["config_hashes"]
+    assert all(r["reused"] for r in again["runs"].values())
+    assert again["settings"]["runs_trained_elsewhere"] == str(elsewhere)

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Train the mfmnist-64 recipe variants of benchmarks/mfmnist_variants.py side by side on one CUDA GPU.
+#
+#   bash benchmarks/gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]
+#
+# Writes the training data (table 1's: 8000 clips, seed 0), checks one 30-step run on
+# the GPU, then trains every variant at once with `vgpred train` (train.steps 200000)
+# until DEADLINE_SECONDS (default 480) after the start. Each stops with a checkpoint
+# (SIGTERM), is rounded down to its last checkpoint at a multiple of 1000 steps (later
+# checkpoints and metrics rows dropped, train.steps set to that step, a line in
+# log.txt says so; the learning rates are constant, so this equals a run of that many
+# steps) and exported with `vgpred train --resume RUN --steps N`. OUT_DIR/<variant>.tgz
+# holds each run folder without checkpoints and with only the last sample sheet.
+# Environment: IDX (Fashion-MNIST IDX folder, default /usr/share/datasets/fashion-mnist),
+# WORK (scratch folder, default /tmp/vgpred-variants), VARIANTS (default: all four);
+# for a dry run of this script on a CPU: ALLOW_CPU=1, EXTRA (overrides added to every
+# variant, e.g. train.checkpoint_every=10) and ROUND (the step multiple kept, default 1000).
+# Then: python benchmarks/mfmnist_variants.py --scale full --runs <the unpacked archives>
+set -u
+OUT=${1:?usage: gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]}
+DEADLINE=${2:-480}
+IDX=${IDX:-/usr/share/datasets/fashion-mnist}
+WORK=${WORK:-/tmp/vgpred-variants}
+VARIANTS=${VARIANTS:-b16 b16-dw0.5 b64 b64-dw0.5}
+EXTRA=${EXTRA:-}
+ROUND=${ROUND:-1000}
+T0=$(date +%s)
+V="python3 -m vgpred"
+mkdir -p "$OUT" "$WORK"
+overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
+  case $1 in
+    b16) echo "train.batch_size=16" ;;
+    b16-dw0.5) echo "train.batch_size=16 model.d_width=0.5" ;;
+    b64) echo "" ;;
+    b64-dw0.5) echo "model.d_width=0.5" ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
+  esac
+}
+python3 -c "import os, torch; assert torch.cuda.is_available() or os.environ.get('ALLOW_CPU'), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')" || exit 1
+DATA=$WORK/mfmnist2-train
+$V data moving-mnist "$DATA" --idx "$IDX" --digits 2 --num 8000 --split train --size 64 --frames 16 --seed 0 --no-progress || exit 1
+$V train --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/check" --steps 30 \
+  train.sample_every=0 train.checkpoint_every=0 train.bn_recalibrate=16 --no-progress >/dev/null || exit 1
+echo "checked at $(( $(date +%s) - T0 )) s"
+for v in $VARIANTS; do
+  timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 $EXTRA \
+    --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/runs/$v" --no-progress \
+    > "$WORK/$v.log" 2>&1 &
+done
+wait
+echo "training stopped at $(( $(date +%s) - T0 )) s"
+for v in $VARIANTS; do
+  run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
+  ( keep=$(python3 - "$run" "$ROUND" <<'PY'
+import json, re, shutil, sys, time
+from pathlib import Path
+import yaml
+run = Path(sys.argv[1])
+ckpts = sorted(p for p in (run / "checkpoints").glob("step-*") if re.fullmatch(r"step-\d+", p.name))
+steps = [int(p.name[5:]) for p in ckpts]
+kept = [s for s in steps if s % int(sys.argv[2]) == 0]
+if not kept:
+    sys.exit(f"{run}: no checkpoint at a multiple of {sys.argv[2]} steps before the deadline; variant left out")
+keep = kept[-1]
+for p, s in zip(ckpts, steps):
+    if s > keep:
+        shutil.rmtree(p)
+rows = [l for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
+(run / "metrics.jsonl").write_text("\n".join(l for l in rows if json.loads(l).get("step", 0) <= keep) + "\n")
+cfg = yaml.safe_load((run / "config.yaml").read_text())
+cfg["train"]["steps"] = keep
+(run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+with open(run / "log.txt", "a") as f:
+    f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} stopped by a wall-clock deadline at step {steps[-1]}; "
+            f"kept the checkpoint of step {keep}; train.steps set to {keep}\n")
+print(keep)
+PY
+) && $V train --resume "$run" --steps "$keep" --no-progress >> "$WORK/$v.log" 2>&1 && echo "$v: step $keep" ) &
+done
+wait
+for v in $VARIANTS; do
+  run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
+  [ -f "$run/export/config.json" ] || { echo "$v: no export, left out"; continue; }
+  rm -rf "$run/checkpoints"; ls "$run"/samples/*.png | head -n -1 | xargs -r rm -f
+  tar -C "$WORK/runs" -czf "$OUT/$v.tgz" "$v"
+done
+ls -la "$OUT"; echo "done at $(( $(date +%s) - T0 )) s"
