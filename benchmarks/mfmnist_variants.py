@@ -60,14 +60,14 @@ def runs_from(bench: Benchmark, folder: Path, data: Path, steps: int | None) -> 
     return runs
 
 
-def wins(result: dict, names: list[str]) -> tuple[str, dict]:
+def wins(result: dict, runs: list[TrainedRun]) -> tuple[str, dict]:
     """Per variant: horizons from FIRST_HORIZON on where best-of-K PSNR / SSIM beat copy-first-frame."""
     models = result["models"]
     copy = models["copy-first-frame"]["metrics"]
     rows, counts = [], {}
-    for name in names:
-        m = models[name]
-        row = [name, f"{m['frame0']['psnr']:.2f}"]
+    for run in runs:
+        name, m = run.name, models[run.name]
+        row = [name, run.steps, f"{m['frame0']['psnr']:.2f}"]
         counts[name] = {}
         for metric in ("psnr", "ssim"):
             ours = m["metrics"][metric]["best_of_k"]["per_horizon"][FIRST_HORIZON - 1:]
@@ -76,7 +76,7 @@ def wins(result: dict, names: list[str]) -> tuple[str, dict]:
             counts[name][metric] = {"wins": len(ours) - len(lost), "horizons": len(ours), "lost_at": lost}
             row += [f"{len(ours) - len(lost)} of {len(ours)}", ", ".join(map(str, lost)) or "-"]
         rows.append(row)
-    header = ["variant", "frame-0 PSNR (dB)", "PSNR beats copy", "PSNR loses at", "SSIM beats copy", "SSIM loses at"]
+    header = ["variant", "steps", "frame-0 PSNR (dB)", "PSNR beats copy", "PSNR loses at", "SSIM beats copy", "SSIM loses at"]
     return markdown_table(header, rows), counts
 
 
@@ -94,15 +94,17 @@ def main(argv: list[str] | None = None) -> None:
     else:
         runs = [bench.train(name, CONFIG, "image", train, s["steps"], overrides) for name, overrides in VARIANTS.items()]
     result, body, plot = evaluate_image_to_video(bench, runs, test, s["k"], s["eval_clips"], metrics="psnr,ssim")
-    table, counts = wins(result, [run.name for run in runs])
+    table, counts = wins(result, runs)
     hardware = sorted({run.hardware or "not recorded" for run in runs})
     intro = (
         f"Condition on frame 0 of {result['settings']['num_clips']} held-out clips (2 garments from the "
         f"Fashion-MNIST test split), K = {s['k']} futures each. Variants of `configs/{CONFIG}.yaml` "
         f"(`b64` is the recipe of the bundled mfmnist-64); their overrides: "
         + "; ".join(f"`{n}`: {' '.join(o) or 'none'}" for n, o in VARIANTS.items())
-        + f". Trained on: {', '.join(hardware)}. One seed per variant: differences of a horizon or two are "
-        "within what another seed could change.\n\n"
+        + f". Trained on: {', '.join(hardware)}"
+        + (" (`benchmarks/gpu_variants.sh`: all side by side on one GPU until a wall-clock deadline, each kept at "
+           "its last checkpoint at a multiple of 1000 steps)" if known.runs else "")
+        + ". One seed per variant: differences of a horizon or two are within what another seed could change.\n\n"
         f"Horizons {FIRST_HORIZON} .. {s['frames'] - 1} where best-of-{s['k']} beats copy-first-frame:\n\n" + table + "\n"
     )
     bench.finish(settings={**s, "variants": VARIANTS, "train_data": str(train), "test_data": str(test),
