@@ -44,9 +44,12 @@ SMOKE_TRAIN = ("train.batch_size=4", "train.num_workers=0", "train.log_every=1",
                "train.checkpoint_every=0", "train.ema_warmup=2", "train.num_samples=4", "train.precision=fp32")
 
 
-def parse_args(table: str, description: str, argv: list[str] | None = None) -> argparse.Namespace:
-    """The options every table script takes: --scale, --work, --out, --seed, --no-reuse."""
+def parse_args(table: str, description: str, argv: list[str] | None = None,
+               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The options every table script takes: --scale, --work, --out, --seed, --no-reuse (and ``extra``'s)."""
     parser = argparse.ArgumentParser(description=description)
+    if extra is not None:
+        extra(parser)
     parser.add_argument("--scale", choices=SCALES, default="smoke",
                         help="smoke: tiny sizes, minutes on a CPU (tests); full: the published numbers")
     parser.add_argument("--work", type=Path, default=None,

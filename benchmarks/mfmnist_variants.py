@@ -81,16 +81,18 @@ def wins(result: dict, runs: list[TrainedRun]) -> tuple[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--runs", type=Path, default=None)
-    known, rest = pre.parse_known_args(argv)
-    args = parse_args(TABLE, __doc__.splitlines()[0] + " (--runs DIR: score runs trained elsewhere)", rest)
+    def runs_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--runs", type=Path, default=None, metavar="DIR",
+                            help="score the run folders DIR/<variant>/NNNNN-*/ trained elsewhere (e.g. unpacked "
+                                 "from benchmarks/gpu_variants.sh) instead of training the variants here")
+
+    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=runs_option)
     bench = Benchmark(TABLE, TITLE, args)
     s = SCALES[args.scale]
     train = bench.moving_mnist("mfmnist2-train", 2, s["train_clips"], "train", s["size"], s["frames"])
     test = bench.moving_mnist("mfmnist2-test", 2, s["test_clips"], "test", s["size"], s["frames"])
-    if known.runs is not None:
-        runs = runs_from(bench, known.runs.resolve(), train, s["steps"])
+    if args.runs is not None:
+        runs = runs_from(bench, args.runs.resolve(), train, s["steps"])
     else:
         runs = [bench.train(name, CONFIG, "image", train, s["steps"], overrides) for name, overrides in VARIANTS.items()]
     result, body, plot = evaluate_image_to_video(bench, runs, test, s["k"], s["eval_clips"], metrics="psnr,ssim")
@@ -103,12 +105,12 @@ def main(argv: list[str] | None = None) -> None:
         + "; ".join(f"`{n}`: {' '.join(o) or 'none'}" for n, o in VARIANTS.items())
         + f". Trained on: {', '.join(hardware)}"
         + (" (`benchmarks/gpu_variants.sh`: all side by side on one GPU until a wall-clock deadline, each kept at "
-           "its last checkpoint at a multiple of 1000 steps)" if known.runs else "")
+           "its last checkpoint at a multiple of 1000 steps)" if args.runs else "")
         + ". One seed per variant: differences of a horizon or two are within what another seed could change.\n\n"
         f"Horizons {FIRST_HORIZON} .. {s['frames'] - 1} where best-of-{s['k']} beats copy-first-frame:\n\n" + table + "\n"
     )
     bench.finish(settings={**s, "variants": VARIANTS, "train_data": str(train), "test_data": str(test),
-                           "runs_trained_elsewhere": str(known.runs) if known.runs else None},
+                           "runs_trained_elsewhere": str(args.runs) if args.runs else None},
                  results={"evaluation": result, "wins_from_horizon_4": counts}, body=intro + "\n" + body, plot=plot)
 
 
