@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     result_path = args.results / f"{args.table}.json"
     result = json.loads(result_path.read_text())
     run = result["runs"][args.run]
-    export = Path(run["run"]) / "export"
+    export = REPO / run["run"] / "export"  # results name paths inside the repository relative to it
     dst = args.dest / args.name
     tmp = dst.with_name(f".{args.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -139,9 +139,9 @@ def main(argv: list[str] | None = None) -> None:
     model = config["model"]
     import yaml
 
-    index = Path(run["data"]) / "index.json"
+    index = REPO / run["data"] / "index.json"
     train_clips = json.loads(index.read_text())["num_clips"] if index.is_file() else "its"
-    train_cfg = yaml.safe_load((Path(run["run"]) / "config.yaml").read_text())["train"]
+    train_cfg = yaml.safe_load((REPO / run["run"] / "config.yaml").read_text())["train"]
     trained_on = run.get("hardware") or f"cpu ({result['machine'].get('cpu', 'this machine')})"
     lines = [
         f"# {args.name}", "", f"{description[:1].upper()}{description[1:]}.", "",

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -101,6 +102,14 @@ def machine() -> dict[str, Any]:
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
     return info
+
+
+def repo_relative(text: str) -> str:
+    """Paths inside the repository written relative to its root, so a report reads the same on every machine.
+
+    Readers of a result (``bundle_model.py``) join its paths to the repository root.
+    """
+    return re.sub(rf"(?<![\w.{re.escape(os.sep)}-]){re.escape(f'{REPO}{os.sep}')}", "", text)
 
 
 def finite(obj: Any) -> Any:
@@ -319,8 +328,9 @@ class Benchmark:
         lines += [f"- machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}, {m['device']}, "
                   f"precision auto = {m['precision']} here",
                   f"- date: {info['date']}; wall time {wall / 60:.1f} min", ""]
-        atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text("\n".join(lines), encoding="utf-8"))
-        payload = json.dumps(finite(info), indent=2, allow_nan=False, default=str) + "\n"
+        text = repo_relative("\n".join(lines))
+        atomic_write(stem.with_suffix(".md"), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        payload = repo_relative(json.dumps(finite(info), indent=2, allow_nan=False, default=str) + "\n")
         atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(payload, encoding="utf-8"))
         self.log(f"wrote {stem.with_suffix('.md')} and .json in {wall / 60:.1f} min")
         print(f"reproduce with: {info['command']}")

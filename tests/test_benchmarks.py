@@ -166,6 +166,16 @@ def test_training_seconds_adds_up_resumed_segments():
     assert training_seconds(rows) == 17.0
 
 
+def test_reports_name_paths_inside_the_repository_relative_to_it():
+    sys.path.insert(0, str(BENCH))
+    try:
+        from common import repo_relative
+    finally:
+        sys.path.remove(str(BENCH))
+    text = f"256 clips of {REPO / 'benchmarks' / 'work' / 'x'}; photo /elsewhere{REPO}/y.png"
+    assert repo_relative(text) == f"256 clips of benchmarks/work/x; photo /elsewhere{REPO}/y.png"
+
+
 @pytest.mark.slow
 def test_mfmnist_variants_smoke_trains_or_scores_runs_made_elsewhere(tmp_path):
     data = run_table("mfmnist_variants.py", tmp_path)
