@@ -29,7 +29,17 @@ from vgpred.predictor import VideoPredictor  # noqa: E402
 DESCRIPTIONS = {
     "scenes-64": "image-to-video on real footage (pedestrians, cyclists, cartoon), the default for `vgpred predict`",
     "mfmnist-64": "image-to-video on 2-digit Moving Fashion-MNIST (grayscale)",
+    "mfmnist-label-32": "label-conditioned videos of one Fashion-MNIST garment, 32x32 grayscale "
+                        "(`vgpred sample -c mfmnist-label-32 --label Bag`)",
 }
+
+
+def motion_and_diversity(videos) -> dict:
+    """Mean |last - first frame| and mean pairwise |difference| between K videos, on [0, 1] pixels."""
+    k = len(videos)
+    motion = ((videos[:, :, -1] - videos[:, :, 0]).abs().mean() / 2).item()
+    diffs = [(videos[i] - videos[j]).abs().mean().item() / 2 for i in range(k) for j in range(i + 1, k)]
+    return {"motion": round(motion, 4), "diversity": round(sum(diffs) / len(diffs), 4)}
 
 
 def photo_checks(folder: Path, photos: list[Path], k: int = 4, seed: int = 0) -> list[dict]:
@@ -41,12 +51,17 @@ def photo_checks(folder: Path, photos: list[Path], k: int = 4, seed: int = 0) ->
         out = predictor(image, num_samples=k, seed=seed).frames
         target = image.unsqueeze(0).expand(k, -1, -1, -1)
         first = psnr(out[:, :, 0], target).clamp(max=100).mean().item()
-        motion = ((out[:, :, -1] - out[:, :, 0]).abs().mean() / 2).item()  # on [0, 1] pixels
-        diffs = [(out[i] - out[j]).abs().mean().item() / 2 for i in range(k) for j in range(i + 1, k)]
         rows.append({"photo": str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path),
-                     "psnr_frame0_db": round(first, 2), "motion": round(motion, 4),
-                     "diversity": round(sum(diffs) / len(diffs), 4)})
+                     "psnr_frame0_db": round(first, 2), **motion_and_diversity(out)})
     return rows
+
+
+def label_checks(folder: Path, k: int = 4, seed: int = 0) -> list[dict]:
+    """Per class: motion and diversity of K videos sampled for that label."""
+    predictor = VideoPredictor.from_pretrained(folder, device="cpu")
+    names = predictor.model.cfg.class_names
+    return [{"label": name, **motion_and_diversity(predictor(label=c, num_samples=k, seed=seed).frames)}
+            for c, name in enumerate(names)]
 
 
 def clip_checks(folder: Path, caches: list[Path], seed: int = 0, batch: int = 64) -> list[dict]:
@@ -98,11 +113,47 @@ def targets(evaluation: dict, checks: list[dict], parts: list[dict], run: str = 
     return out + [""]
 
 
+def label_section(results: dict, table: str, followed: float = 0.5) -> list[str]:
+    """A label-mode card's evaluation: the table's classifier accuracy per requested label, and what it means."""
+    names = results["class_names"]
+    rows = [[name, row["videos"], f"{row['accuracy']:.3f}", *(f"{a:.2f}" for a in row["per_class"])]
+            for name, row in results["rows"].items()]
+    rows.append(["chance", "", f"{results['chance']:.3f}", *([f"{results['chance']:.2f}"] * len(names))])
+    generated = next(row for name, row in results["rows"].items() if name.startswith("label-gan"))
+    kept = [n for n, a in zip(names, generated["per_class"]) if a is not None and a >= followed]
+    missed = [n for n, a in zip(names, generated["per_class"]) if a is not None and a < followed]
+    frechet = results["frechet_projectnet"]
+    out = ["## Does it follow the label?", "",
+           f"From `benchmarks/results/{table}.md` (same run): an independently trained classifier (vgpred's "
+           "VideoFeatureNet, trained on real clips) labels real held-out clips and the videos generated for each "
+           "requested label; accuracy per requested label:", "",
+           "| videos | N | accuracy | " + " | ".join(names) + " |", "|---" * (len(names) + 3) + "|"]
+    out += ["| " + " | ".join(map(str, r)) + " |" for r in rows]
+    out += ["",
+            f"- Followed (classified as requested in at least {followed:.0%} of its videos): "
+            f"{', '.join(kept) or 'none'}; not followed: {', '.join(missed) or 'none'}.",
+            "- A class counts as followed when the classifier says so, which is weaker than it looks where the "
+            "classifier is weak on real clips (see the reference row).",
+            f"- frechet_projectnet to the held-out clips (the classifier's feature space; not FVD; copy-first-frame "
+            "is the real clips' frame 0 held still): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in frechet.items() if v is not None), ""]
+    return out
+
+
+def collapse_note(labels: list[dict], below: float = 0.01) -> str:
+    """A known-limits sentence when the videos sampled for one label barely differ."""
+    if not labels or max(c["diversity"] for c in labels) >= below:
+        return ""
+    lo, hi = min(c["diversity"] for c in labels), max(c["diversity"] for c in labels)
+    return (f"\n- Within one label the K videos differ by only {lo}-{hi} on [0, 1] pixels (checks above): close to "
+            "one video per label, the noise z has little effect (mode collapse).")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", required=True, help="e.g. table2_scenes (reads benchmarks/results/<table>.json)")
     parser.add_argument("--name", required=True, help="bundled model name, e.g. scenes-64")
-    parser.add_argument("--run", default="gan", help="which of the table's runs to bundle")
+    parser.add_argument("--run", default="gan", help="which of the table's runs to bundle (table 3: label-gan)")
     parser.add_argument("--photos", nargs="*", type=Path, default=[], help="held-out photos for the checks")
     parser.add_argument("--clips", nargs="*", type=Path, default=[],
                         help="held-out clip caches (paths relative to --work) whose frame-0 PSNR the card "
@@ -116,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dest", type=Path, default=REPO / "assets" / "models",
                         help="folder that receives <name>/ (default assets/models)")
     args = parser.parse_args(argv)
+    if args.run not in json.loads((args.results / f"{args.table}.json").read_text())["runs"]:
+        parser.error(f"--run {args.run}: not a run of {args.table}")
 
     result_path = args.results / f"{args.table}.json"
     result = json.loads(result_path.read_text())
@@ -132,7 +185,12 @@ def main(argv: list[str] | None = None) -> None:
     config["info"]["data"] = Path(config["info"].get("data", "")).name  # no machine-specific paths
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
 
+    label_mode = config["model"]["mode"] == "label"
+    if label_mode and (args.photos or args.clips):
+        parser.error("--photos/--clips: a label-mode model takes no input frame; its card reports the table's "
+                     "classifier accuracy per requested label")
     checks = photo_checks(tmp, [p.resolve() for p in args.photos]) if args.photos else []
+    labels = label_checks(tmp) if label_mode else []
     work = args.work or REPO / "benchmarks" / "work" / args.table
     parts = clip_checks(tmp, [c if c.is_absolute() else work / c for c in args.clips])
     evaluation = result["results"].get("evaluation") or result["results"]
@@ -147,22 +205,33 @@ def main(argv: list[str] | None = None) -> None:
         f"# {args.name}", "", f"{description[:1].upper()}{description[1:]}.", "",
         f"- network: {model['mode']} mode, {model['resolution']}x{model['resolution']} pixels, {model['frames']} frames, "
         f"{model['channels']} channel(s), width {model['width']}, latent {model['latent_dim']}"
+        + (f", {model['num_classes']} classes ({', '.join(model['class_names'])})" if label_mode else "")
         + (", with U-Net skips from the frame encoder into both streams (`model.skips`; not in the paper, "
            "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers"),
-        f"- weights: EMA generator + encoder, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
+        f"- weights: EMA generator{'' if label_mode else ' + encoder'}, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
         f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {trained_on}"
         f" ({run['samples_per_s']:.1f} samples/s, second half of the run{'; ' + args.training_note if args.training_note else ''})",
         f"- recipe: `{run['config']}` (config hash `{run['hash']}`)", "",
         "## Reproduce", "", "```bash", result["command"],
-        f"python benchmarks/bundle_model.py --table {args.table} --name {args.name}"
+        f"python benchmarks/bundle_model.py --table {args.table}"
+        + (f" --run {args.run}" if args.run != "gan" else "") + f" --name {args.name}"
         + (" --photos " + " ".join(c["photo"] for c in checks) if checks else "")
         + (" --clips " + " ".join(map(str, args.clips)) if args.clips else "")
         + (" --training-note " + shlex.quote(args.training_note) if args.training_note else ""), "```", "",
-        "## Evaluation on held-out clips", "",
-        f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`):", "",
     ]
-    if isinstance(evaluation, dict) and "models" in evaluation:
+    if label_mode:
+        lines += label_section(result["results"], args.table)
+        lines += ["## Checks of sampled videos", "",
+                  "K = 4 videos per label, seed 0; motion = mean |last - first frame|, diversity = mean pairwise "
+                  "|difference| between the K videos, both on [0, 1] pixels.", "",
+                  "| label | motion | diversity |", "|---|---|---|"]
+        lines += [f"| {c['label']} | {c['motion']} | {c['diversity']} |" for c in labels]
+        lines.append("")
+    else:
+        lines += ["## Evaluation on held-out clips", "",
+                  f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`):", ""]
+    if isinstance(evaluation, dict) and "models" in evaluation and not label_mode:
         lines += [markdown_summary(evaluation), ""]
     if checks:
         lines += ["## Checks on photos it did not see", "",
@@ -172,15 +241,18 @@ def main(argv: list[str] | None = None) -> None:
                   "| photo | PSNR frame 0 (dB) | motion | diversity |", "|---|---|---|---|"]
         lines += [f"| {c['photo']} | {c['psnr_frame0_db']} | {c['motion']} | {c['diversity']} |" for c in checks]
         lines.append("")
-    if isinstance(evaluation, dict) and "models" in evaluation:
+    if isinstance(evaluation, dict) and "models" in evaluation and not label_mode:
         lines += targets(evaluation, checks, parts)
     lines += ["## Known limits", "",
               f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}, on {train_clips} clips: a "
               "demonstration of the method and the toolkit, not a general-purpose video model.",
-              f"- Input photos are centre-cropped (or padded with `--fit pad`) to {model['resolution']}x"
-              f"{model['resolution']}; {model['frames']} frames are produced at {model['fps']:g} fps.", ""]
+              (f"- Videos are {model['resolution']}x{model['resolution']}, {model['frames']} frames at "
+               f"{model['fps']:g} fps; which labels it follows is in the table above." + collapse_note(labels)
+               if label_mode else
+               f"- Input photos are centre-cropped (or padded with `--fit pad`) to {model['resolution']}x"
+               f"{model['resolution']}; {model['frames']} frames are produced at {model['fps']:g} fps."), ""]
     (tmp / "README.md").write_text("\n".join(lines))
-    (tmp / "checks.json").write_text(json.dumps({"photos": checks, "clips": parts}, indent=2) + "\n")
+    (tmp / "checks.json").write_text(json.dumps({"photos": checks, "clips": parts, "labels": labels}, indent=2) + "\n")
     if dst.exists():
         shutil.rmtree(dst)
     tmp.rename(dst)

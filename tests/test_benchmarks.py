@@ -112,6 +112,22 @@ def test_table3_label_smoke(tmp_path):
     assert res["rows"]["label-gan: generated for the requested label"]["videos"] == 40  # 4 per label
     assert _finite(res["frechet_projectnet"]["label-gan"])
 
+    # The label-mode GAN becomes a bundled model folder whose card reports the table's accuracy per label.
+    bundle = [sys.executable, str(BENCH / "bundle_model.py"), "--table", "table3_label", "--run", "label-gan",
+              "--name", "lab-test", "--results", str(tmp_path / "results" / "smoke"), "--work", str(tmp_path / "work"),
+              "--dest", str(tmp_path / "models")]
+    proc = subprocess.run(bundle, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    folder = tmp_path / "models" / "lab-test"
+    card = (folder / "README.md").read_text()
+    assert "## Does it follow the label?" in card and "--run label-gan" in card
+    assert all(name in card for name in res["class_names"])
+    labels = json.loads((folder / "checks.json").read_text())["labels"]
+    assert [c["label"] for c in labels] == res["class_names"] and all(c["diversity"] >= 0 for c in labels)
+    refused = subprocess.run([*bundle, "--photos", str(REPO / "assets" / "examples" / "fashion-digits.png")],
+                             capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    assert refused.returncode != 0 and "a label-mode model takes no input frame" in refused.stderr
+
 
 @pytest.mark.slow
 def test_table4_representation_smoke(tmp_path):

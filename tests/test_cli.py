@@ -85,6 +85,7 @@ def test_version_and_models():
     lines = result.out.splitlines()
     assert any(line.startswith("scenes-64 (default): image 64x64x16") for line in lines), lines
     assert any(line.startswith("mfmnist-64: image 64x64x16") for line in lines), lines
+    assert any(line.startswith("mfmnist-label-32: label 32x32x16") for line in lines), lines
 
 
 def test_readme_first_command_uses_the_bundled_default_model(tmp_path):
