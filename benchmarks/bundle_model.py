@@ -167,11 +167,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dest", type=Path, default=REPO / "assets" / "models",
                         help="folder that receives <name>/ (default assets/models)")
     args = parser.parse_args(argv)
-    if args.run not in json.loads((args.results / f"{args.table}.json").read_text())["runs"]:
-        parser.error(f"--run {args.run}: not a run of {args.table}")
 
     result_path = args.results / f"{args.table}.json"
+    if not result_path.is_file():
+        parser.error(f"--table {args.table}: no {result_path} (run benchmarks/{args.table}.py --scale full first)")
     result = json.loads(result_path.read_text())
+    if args.run not in result["runs"]:
+        parser.error(f"--run {args.run}: not a run of {args.table} ({', '.join(result['runs'])})")
     run = result["runs"][args.run]
     export = REPO / run["run"] / "export"  # results name paths inside the repository relative to it
     dst = args.dest / args.name
@@ -194,6 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     work = args.work or REPO / "benchmarks" / "work" / args.table
     parts = clip_checks(tmp, [c if c.is_absolute() else work / c for c in args.clips])
     evaluation = result["results"].get("evaluation") or result["results"]
+    image_evaluation = not label_mode and isinstance(evaluation, dict) and "models" in evaluation
     model = config["model"]
     import yaml
 
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         lines += ["## Evaluation on held-out clips", "",
                   f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`):", ""]
-    if isinstance(evaluation, dict) and "models" in evaluation and not label_mode:
+    if image_evaluation:
         lines += [markdown_summary(evaluation), ""]
     if checks:
         lines += ["## Checks on photos it did not see", "",
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
                   "| photo | PSNR frame 0 (dB) | motion | diversity |", "|---|---|---|---|"]
         lines += [f"| {c['photo']} | {c['psnr_frame0_db']} | {c['motion']} | {c['diversity']} |" for c in checks]
         lines.append("")
-    if isinstance(evaluation, dict) and "models" in evaluation and not label_mode:
+    if image_evaluation:
         lines += targets(evaluation, checks, parts)
     lines += ["## Known limits", "",
               f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}, on {train_clips} clips: a "
