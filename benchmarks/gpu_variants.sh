@@ -14,7 +14,8 @@
 # Environment: IDX (Fashion-MNIST IDX folder, default /usr/share/datasets/fashion-mnist),
 # WORK (scratch folder, default /tmp/vgpred-variants), VARIANTS (default: all four);
 # for a dry run of this script on a CPU: ALLOW_CPU=1, EXTRA (overrides added to every
-# variant, e.g. train.checkpoint_every=10) and ROUND (the step multiple kept, default 1000).
+# variant, e.g. train.checkpoint_every=10), ROUND (the step multiple kept, default 1000) and
+# CLIPS (training clips, default table 1's 8000); PYTHON (default python3).
 # Then: python benchmarks/mfmnist_variants.py --scale full --runs <the unpacked archives>
 set -u
 OUT=${1:?usage: gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]}
@@ -24,8 +25,10 @@ WORK=${WORK:-/tmp/vgpred-variants}
 VARIANTS=${VARIANTS:-b16 b16-dw0.5 b64 b64-dw0.5}
 EXTRA=${EXTRA:-}
 ROUND=${ROUND:-1000}
+CLIPS=${CLIPS:-8000}
 T0=$(date +%s)
-V="python3 -m vgpred"
+PY=${PYTHON:-python3}
+V="$PY -m vgpred"
 mkdir -p "$OUT" "$WORK"
 overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
   case $1 in
@@ -36,10 +39,10 @@ overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
-python3 -c "import os, torch; assert torch.cuda.is_available() or os.environ.get('ALLOW_CPU'), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')" || exit 1
+$PY -c "import os, torch; assert torch.cuda.is_available() or os.environ.get('ALLOW_CPU'), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')" || exit 1
 DATA=$WORK/mfmnist2-train
-$V data moving-mnist "$DATA" --idx "$IDX" --digits 2 --num 8000 --split train --size 64 --frames 16 --seed 0 --no-progress || exit 1
-$V train --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/check" --steps 30 \
+$V data moving-mnist "$DATA" --idx "$IDX" --digits 2 --num "$CLIPS" --split train --size 64 --frames 16 --seed 0 --no-progress || exit 1
+$V train --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/check" --steps 30 $EXTRA \
   train.sample_every=0 train.checkpoint_every=0 train.bn_recalibrate=16 --no-progress >/dev/null || exit 1
 echo "checked at $(( $(date +%s) - T0 )) s"
 for v in $VARIANTS; do
@@ -51,7 +54,7 @@ wait
 echo "training stopped at $(( $(date +%s) - T0 )) s"
 for v in $VARIANTS; do
   run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
-  ( keep=$(python3 - "$run" "$ROUND" <<'PY'
+  ( keep=$($PY - "$run" "$ROUND" <<'PY'
 import json, re, shutil, sys, time
 from pathlib import Path
 import yaml

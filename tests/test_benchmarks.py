@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import FASHION_MNIST, REPO
 
 BENCH = REPO / "benchmarks"
 COMMON_KEYS = {"table", "title", "scale", "seed", "command", "date", "wall_seconds", "machine", "settings",
@@ -215,3 +215,31 @@ def test_mfmnist_variants_smoke_trains_or_scores_runs_made_elsewhere(tmp_path):
     assert again["config_hashes"] == data["config_hashes"]
     assert all(r["reused"] for r in again["runs"].values())
     assert again["settings"]["runs_trained_elsewhere"] == str(elsewhere)
+
+
+@pytest.mark.slow
+def test_gpu_variants_script_dry_run_on_the_cpu(tmp_path):
+    """benchmarks/gpu_variants.sh end to end with tiny networks: deadline, round-down to a checkpoint, export, archive."""
+    import os
+    import tarfile
+
+    import yaml
+
+    tiny = ("model.width=0.0625 model.latent_dim=8 train.batch_size=4 train.num_workers=0 train.checkpoint_every=2 "
+            "train.sample_every=0 train.bn_recalibrate=8 train.precision=fp32")
+    env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"),
+           "VARIANTS": "b16 b64-dw0.5", "CLIPS": "48", "ROUND": "2", "IDX": str(FASHION_MNIST), "EXTRA": tiny}
+    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "45"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    for variant, d_width in (("b16", 0.0), ("b64-dw0.5", 0.5)):
+        with tarfile.open(tmp_path / "out" / f"{variant}.tgz") as tar:
+            tar.extractall(tmp_path / "runs", filter="data")
+        run = next((tmp_path / "runs" / variant).glob("0*"))
+        cfg = yaml.safe_load((run / "config.yaml").read_text())
+        assert cfg["train"]["steps"] > 0 and cfg["train"]["steps"] % 2 == 0  # rounded down to a checkpoint
+        assert cfg["model"]["d_width"] == d_width and cfg["train"]["batch_size"] == 4  # EXTRA after the variant
+        assert (run / "export" / "config.json").is_file() and not (run / "checkpoints").exists()
+        assert "stopped by a wall-clock deadline" in (run / "log.txt").read_text()
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        assert max(r["step"] for r in rows) <= cfg["train"]["steps"]
