@@ -1,6 +1,6 @@
 """Run every table script in order at one scale (each in its own process).
 
-    python benchmarks/run_all.py --scale full    # about 2 hours on 2 CPU cores
+    python benchmarks/run_all.py --scale full    # about 5 hours on 2 CPU cores (most of it table 1's GAN)
     python benchmarks/run_all.py --scale smoke   # a few minutes
 
 Options after ``--scale`` (``--seed``, ``--out``, ``--no-reuse``) are passed to every

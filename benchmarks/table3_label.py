@@ -11,7 +11,7 @@ and with chance. ``vgpred evaluate --feature-net`` adds ``frechet_projectnet``
 (the Frechet distance in that classifier's feature space; not FVD).
 
     python benchmarks/table3_label.py --scale smoke   # ~1 minute, tiny sizes
-    python benchmarks/table3_label.py --scale full    # ~12 minutes on 2 CPU cores
+    python benchmarks/table3_label.py --scale full    # ~18 minutes per 10000 training steps on 2 CPU cores
 """
 from __future__ import annotations
 
