@@ -337,6 +337,14 @@ class Benchmark:
         return stem.with_suffix(".json")
 
 
+def horizons_lost(model: dict, copy: dict, metric: str, first_horizon: int) -> tuple[list[int], int]:
+    """Horizons from ``first_horizon`` where ``model``'s best-of-K ``metric`` does not beat copy-first-frame's,
+    and how many horizons were compared (both from a ``vgpred evaluate`` result's model entries)."""
+    ours = model["metrics"][metric]["best_of_k"]["per_horizon"][first_horizon - 1:]
+    base = copy["metrics"][metric]["best_of_k"]["per_horizon"][first_horizon - 1:]
+    return [h for h, (a, b) in enumerate(zip(ours, base), start=first_horizon) if a <= b], len(ours)
+
+
 def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path, k: int, max_clips: int,
                             metrics: str = "psnr,ssim,mae,lpips,fvd",
                             ) -> tuple[dict[str, Any], str, Callable[[Path], None] | None]:

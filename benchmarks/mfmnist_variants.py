@@ -21,7 +21,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import Benchmark, TrainedRun, evaluate_image_to_video, markdown_table, parse_args
+from common import Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table, parse_args
 
 TABLE = "mfmnist_variants"
 TITLE = "mfmnist-64 recipe variants: batch size and discriminator width (Moving Fashion-MNIST, 1 -> 15 frames)"
@@ -63,18 +63,16 @@ def runs_from(bench: Benchmark, folder: Path, data: Path, steps: int | None) -> 
 def wins(result: dict, runs: list[TrainedRun]) -> tuple[str, dict]:
     """Per variant: horizons from FIRST_HORIZON on where best-of-K PSNR / SSIM beat copy-first-frame."""
     models = result["models"]
-    copy = models["copy-first-frame"]["metrics"]
+    copy = models["copy-first-frame"]
     rows, counts = [], {}
     for run in runs:
         name, m = run.name, models[run.name]
         row = [name, run.steps, f"{m['frame0']['psnr']:.2f}"]
         counts[name] = {}
         for metric in ("psnr", "ssim"):
-            ours = m["metrics"][metric]["best_of_k"]["per_horizon"][FIRST_HORIZON - 1:]
-            base = copy[metric]["best_of_k"]["per_horizon"][FIRST_HORIZON - 1:]
-            lost = [h for h, (a, b) in enumerate(zip(ours, base), start=FIRST_HORIZON) if a <= b]
-            counts[name][metric] = {"wins": len(ours) - len(lost), "horizons": len(ours), "lost_at": lost}
-            row += [f"{len(ours) - len(lost)} of {len(ours)}", ", ".join(map(str, lost)) or "-"]
+            lost, compared = horizons_lost(m, copy, metric, FIRST_HORIZON)
+            counts[name][metric] = {"wins": compared - len(lost), "horizons": compared, "lost_at": lost}
+            row += [f"{compared - len(lost)} of {compared}", ", ".join(map(str, lost)) or "-"]
         rows.append(row)
     header = ["variant", "steps", "frame-0 PSNR (dB)", "PSNR beats copy", "PSNR loses at", "SSIM beats copy", "SSIM loses at"]
     return markdown_table(header, rows), counts
