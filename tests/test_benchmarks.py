@@ -229,7 +229,7 @@ def test_gpu_variants_script_dry_run_on_the_cpu(tmp_path):
             "train.sample_every=0 train.bn_recalibrate=8 train.precision=fp32")
     env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"),
            "VARIANTS": "b16 b64-dw0.5", "CLIPS": "48", "ROUND": "2", "IDX": str(FASHION_MNIST), "EXTRA": tiny}
-    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "45"], cwd=REPO, env=env,
+    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "90"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     for variant, d_width in (("b16", 0.0), ("b64-dw0.5", 0.5)):
