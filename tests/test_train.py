@@ -218,3 +218,46 @@ def test_export_carries_batchnorm_statistics_of_the_ema_weights(mnist_cache, tmp
     state = shadow.state_dict()
     assert copied and all(torch.allclose(exported[k], state[k], rtol=1e-3, atol=1e-5) for k in copied)
     assert any(not torch.allclose(exported[k], copied[k], rtol=1e-3, atol=1e-5) for k in copied)
+
+
+def _generator_weights(folder: Path) -> dict[str, torch.Tensor]:
+    """Learned tensors of an exported model (BatchNorm statistics are re-estimated at export)."""
+    from safetensors.torch import load_file
+
+    return {k: v for k, v in load_file(str(folder / "model.safetensors")).items()
+            if "running_" not in k and "num_batches" not in k}
+
+
+def test_fine_tuning_starts_from_the_initial_generator(mnist_cache, tmp_path):
+    common = ["--mode", "image", "--data", mnist_cache, "channels=1", "--steps", "2"]
+    base = _train(*common, "--out", tmp_path / "base", "train.seed=1") / "export"
+    # A learning rate of 0 keeps the generator where it started: the initial model's weights.
+    tuned = _train(*common, "--out", tmp_path / "tuned", "--init-from", base, "optim.lr_g=0")
+    scratch = _train(*common, "--out", tmp_path / "scratch", "optim.lr_g=0")
+    start, after, fresh = (_generator_weights(p) for p in (base, tuned / "export", scratch / "export"))
+    assert start.keys() == after.keys() == fresh.keys()
+    assert all(torch.allclose(start[k], after[k], atol=1e-6) for k in start)
+    assert not all(torch.allclose(start[k], fresh[k], atol=1e-6) for k in start)  # a different random start
+    assert f"generator initialised from {base}" in (tuned / "log.txt").read_text()
+    info = json.loads((tuned / "export" / "config.json").read_text())["info"]
+    assert info["init_from"] == str(base)
+
+
+def test_fine_tuning_takes_the_initial_models_network_and_refuses_another(mnist_cache, tmp_path):
+    from tests.conftest import save_tiny_model
+
+    initial = save_tiny_model(tmp_path / "initial", channels=1)
+    runs = tmp_path / "runs"
+    # A different width would need different weights: one line, and no run folder is made.
+    result = call_cli("train", *TINY, "--data", mnist_cache, "--out", runs, "--init-from", initial, "channels=1", "width=0.125")
+    assert_one_line_error(result, "model.width=0.125", "0.0625", "fine-tuning keeps the initial model's network")
+    assert not runs.exists()
+    result = call_cli("train", *TINY, "--data", mnist_cache, "--out", runs, "--init-from", tmp_path / "missing")
+    assert_one_line_error(result, "missing", "no such model folder or bundled model")
+    result = call_cli("train", "--no-progress", "--resume", tmp_path, "--init-from", initial)
+    assert_one_line_error(result, "--init-from", "--resume")
+    # Without --config the bundled model's network is the default: 64x64x16, not these 32x32x8 clips.
+    result = call_cli("train", "--no-progress", "--device", "cpu", "--data", mnist_cache, "--out", runs,
+                      "--init-from", "mfmnist-64", "train.batch_size=4")
+    assert_one_line_error(result, "32x32x8", "64x64x16")
+    assert not runs.exists()

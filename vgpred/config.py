@@ -82,6 +82,7 @@ class TrainConfig:
     checkpoint_every: int = 500  # steps between checkpoints (0 = only at the end)
     keep_checkpoints: int = 2  # how many recent checkpoints to keep
     num_samples: int = 8  # videos in each sample grid
+    init_from: str = ""  # a model folder or bundled model whose generator starts the run (fine-tuning)
 
 
 @dataclass
@@ -213,9 +214,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def build_config(preset: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
-    """Defaults < YAML preset < ``key=value`` overrides, in that order."""
-    cfg = Config()
+def build_config(preset: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (),
+                 model: ModelConfig | None = None) -> Config:
+    """Defaults < ``model`` (an initial model's network) < YAML preset < ``key=value`` overrides."""
+    cfg = Config(model=dataclasses.replace(model)) if model is not None else Config()
     if preset is not None:
         apply_dict(cfg, load_yaml(preset), source=str(preset_path(preset)))
     for item in overrides:

@@ -172,3 +172,17 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
             raise VgpredError(f"{weights}: tensor {key!r} holds NaN or infinite values")
     model.load_state_dict(state, assign=True)
     return model.to(device).eval()
+
+
+# Model settings a fine-tuned run may change: playback rate, the (fresh) discriminator's
+# width and the label names (the label count must stay, it shapes the class embedding).
+FINE_TUNE_FREE = ("fps", "d_width", "class_names")
+
+
+def architecture_differences(initial: ModelConfig, wanted: ModelConfig) -> list[str]:
+    """``model.key: wanted (initial model: value)`` for each generator setting that differs."""
+    differences = []
+    for name, value in to_dict(initial).items():
+        if name not in FINE_TUNE_FREE and getattr(wanted, name) != value:
+            differences.append(f"model.{name}={getattr(wanted, name)!r} (the initial model has {value!r})")
+    return differences

@@ -22,12 +22,18 @@ def train(
     steps: Optional[int] = typer.Option(None, "--steps", help="Total generator steps (same as train.steps=N)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run folder from its latest checkpoint."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps (same as train.device=...)."),
+    init_from: Optional[str] = typer.Option(
+        None, "--init-from", metavar="MODEL",
+        help="Fine-tune: start the generator from a model folder or bundled model (e.g. scenes-64); its network "
+        "settings become the defaults, the discriminator starts fresh (same as train.init_from=MODEL).",
+    ),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Train a VideoGAN on a clip cache; the run folder ends with export/ for `vgpred predict`.
 
     Config precedence: defaults < --config YAML < key=value overrides (and --mode,
-    --steps, --device). Multi-process: torchrun --nproc_per_node K -m vgpred train ...
+    --steps, --device); with --init-from, the initial model's network settings come
+    before the YAML. Multi-process: torchrun --nproc_per_node K -m vgpred train ...
     """
     from vgpred.config import build_config, preset_path
     from vgpred.errors import UsageError, VgpredError
@@ -43,6 +49,10 @@ def train(
         extra.append(f"train.steps={steps}")
     if device is not None:
         extra.append(f"train.device={device}")
+    if init_from is not None:
+        if resume is not None:
+            raise UsageError("--init-from: not allowed with --resume (the run's checkpoint holds its weights)")
+        extra.append(f"train.init_from={init_from}")
     if resume is not None:
         from vgpred.train.rundir import RunDir
 
@@ -52,7 +62,13 @@ def train(
         cfg = build_config(run.path / "config.yaml", extra)
         data = data or (Path(RunDir.data_path(run.path)) if RunDir.data_path(run.path) else None)
     else:
-        cfg = build_config(preset_path(config) if config else None, extra)
+        preset = preset_path(config) if config else None
+        cfg = build_config(preset, extra)
+        if cfg.train.init_from:  # the initial model's network is the default; the YAML and overrides still win
+            from vgpred.modelfile import read_model_config, resolve_model_dir
+
+            initial, _ = read_model_config(resolve_model_dir(cfg.train.init_from))
+            cfg = build_config(preset, extra, model=initial)
     if data is None:
         raise UsageError("--data: required (a clip cache or a folder of videos)")
     if not data.exists():

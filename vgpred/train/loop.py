@@ -181,6 +181,24 @@ class GanStep:
         return stats
 
 
+def initial_generator(source: str, wanted) -> tuple[VideoGenerator, Path]:
+    """The generator of the model folder (or bundled model) ``source``, checked against ``wanted``, and its folder.
+
+    Fine-tuning keeps the network: every setting that shapes the generator must match
+    (:data:`vgpred.modelfile.FINE_TUNE_FREE` lists the ones that may change).
+    """
+    from vgpred.modelfile import architecture_differences, load_model, resolve_model_dir
+
+    folder = resolve_model_dir(source)
+    model = load_model(folder)
+    differences = architecture_differences(model.cfg, wanted)
+    if differences:
+        more = f" (and {len(differences) - 1} more)" if len(differences) > 1 else ""
+        raise VgpredError(f"train.init_from={source}: {differences[0]}{more}; "
+                          "fine-tuning keeps the initial model's network, so drop the setting or start from scratch")
+    return model, folder
+
+
 def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str | Path | None = None, progress: bool = True) -> Path:
     """Train ``cfg`` on the clip cache ``data``; returns the run folder."""
     from vgpred.data import open_dataset
@@ -204,10 +222,18 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         cfg.model.num_classes, cfg.model.class_names = len(dataset.class_names), list(dataset.class_names)
     if not objective.uses_noise and cfg.model.mode == "image":
         cfg.model.latent_dim = 0  # the regression baseline is deterministic
-    run = RunDir.resume(resume) if resume else RunDir.create(out, cfg, Path(data), enabled=dist.is_main)
+    run = RunDir.resume(resume) if resume else None
+    initial, initial_folder = None, None  # fine-tuning: the generator to start from (a resumed run's checkpoint wins)
+    if cfg.train.init_from and not (run is not None and ckpt.list_checkpoints(run.checkpoints)):
+        initial, initial_folder = initial_generator(cfg.train.init_from, cfg.model)
+    if run is None:
+        run = RunDir.create(out, cfg, Path(data), enabled=dist.is_main)
 
     _seed_everything(cfg.train.seed + dist.rank)
     gen_model = VideoGenerator(cfg.model).to(device)
+    if initial is not None:
+        gen_model.load_state_dict(initial.state_dict())
+        run.log_event(f"generator initialised from {initial_folder} (fine-tuning; the discriminator starts fresh)")
     disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
     configure_backends(device)
     if use_channels_last(device):  # before EMA and optimizers, so their copies share the layout
@@ -320,8 +346,10 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     save_checkpoint()
     export = standing()
     run.write_samples(export, fixed, step)
-    run.export(export, info={"steps": step, "data": str(data), "loss": cfg.loss.loss,
-                             "seconds": round(time.perf_counter() - started, 1)})
+    info = {"steps": step, "data": str(data), "loss": cfg.loss.loss, "seconds": round(time.perf_counter() - started, 1)}
+    if cfg.train.init_from:
+        info["init_from"] = cfg.train.init_from
+    run.export(export, info=info)
     run.plot_losses()
     dist.close()
     return run.path
