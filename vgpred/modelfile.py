@@ -180,7 +180,7 @@ FINE_TUNE_FREE = ("fps", "d_width", "class_names")
 
 
 def architecture_differences(initial: ModelConfig, wanted: ModelConfig) -> list[str]:
-    """``model.key: wanted (initial model: value)`` for each generator setting that differs."""
+    """``model.key=wanted (the initial model has value)`` for each generator setting that differs."""
     differences = []
     for name, value in to_dict(initial).items():
         if name not in FINE_TUNE_FREE and getattr(wanted, name) != value:

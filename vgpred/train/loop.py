@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vgpred.config import Config
+from vgpred.config import Config, ModelConfig
 from vgpred.device import describe_device, resolve_device
 from vgpred.errors import VgpredError
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
@@ -181,7 +181,7 @@ class GanStep:
         return stats
 
 
-def initial_generator(source: str, wanted) -> tuple[VideoGenerator, Path]:
+def initial_generator(source: str, wanted: ModelConfig) -> tuple[VideoGenerator, Path]:
     """The generator of the model folder (or bundled model) ``source``, checked against ``wanted``, and its folder.
 
     Fine-tuning keeps the network: every setting that shapes the generator must match
