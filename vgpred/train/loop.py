@@ -233,6 +233,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     gen_model = VideoGenerator(cfg.model).to(device)
     if initial is not None:
         gen_model.load_state_dict(initial.state_dict())
+        del initial  # the run's generator holds the weights now; no second copy for the whole run
         run.log_event(f"generator initialised from {initial_folder} (fine-tuning; the discriminator starts fresh)")
     disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
     configure_backends(device)
