@@ -209,7 +209,10 @@ def main(argv: list[str] | None = None) -> None:
         f"{model['channels']} channel(s), width {model['width']}, latent {model['latent_dim']}"
         + (f", {model['num_classes']} classes ({', '.join(model['class_names'])})" if label_mode else "")
         + (", with U-Net skips from the frame encoder into both streams (`model.skips`; not in the paper, "
-           "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers"),
+           "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers")
+        + (", edge frames repeated instead of zero-padded in every layer that doubles or halves time "
+           "(`model.time_padding=replicate`; not in the paper, whose zero padding leaves the last frame blurred)"
+           if model.get("time_padding", "zeros") == "replicate" else ""),
         f"- weights: EMA generator{'' if label_mode else ' + encoder'}, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
         f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {trained_on}"

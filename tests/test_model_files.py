@@ -35,6 +35,16 @@ def test_skips_survive_the_model_folder(tmp_path, photo):
     assert torch.equal(a(image=photo, num_samples=2, seed=1).frames, b(image=photo, num_samples=2, seed=1).frames)
 
 
+def test_time_padding_survives_the_model_folder_and_older_folders_read_as_zeros(tmp_path, photo):
+    folder = save_tiny_model(tmp_path / "m", "image", time_padding="replicate")
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config["model"]["time_padding"] == "replicate"
+    assert load_model(folder).cfg.time_padding == "replicate"
+    del config["model"]["time_padding"]  # a folder written before the option existed
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    assert load_model(folder).cfg.time_padding == "zeros"
+
+
 class _Payload:
     def __init__(self, target: str):
         self.target = target

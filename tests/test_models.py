@@ -8,6 +8,7 @@ from tests.conftest import tiny_model_config
 from vgpred.config import ModelConfig
 from vgpred.errors import VgpredError
 from vgpred.models.layout import make_layout
+from vgpred.models.networks import down3d, up3d
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 
 SIZES = [(32, 8, 0.0625), (64, 16, 0.03125), (32, 16, 0.0625)]
@@ -124,6 +125,7 @@ def test_one_stream_ablation_has_no_background():
         (dict(mode="video"), "unknown mode 'video' (known: image, label, unconditional)"),
         (dict(mode="label", num_classes=1), "label mode needs at least 2 classes"),
         (dict(mode="unconditional", latent_dim=0), "needs a latent vector"),
+        (dict(time_padding="reflect"), "model.time_padding='reflect': must be one of zeros, replicate"),
     ],
 )
 def test_bad_model_configs_name_the_option(changes, message):
@@ -183,3 +185,44 @@ def test_skips_let_frame_zero_carry_detail_the_4x4_code_loses():
 def test_skips_need_the_image_mode():
     with pytest.raises(VgpredError, match="model.skips=true: only the image mode"):
         VideoGenerator(tiny_model_config("label", skips=True))
+
+
+@pytest.mark.parametrize("time_padding,edge_share", [("zeros", 0.5), ("replicate", 1.0)])
+def test_time_padding_sets_how_much_of_the_kernel_reaches_the_edge_frames(time_padding, edge_share):
+    # all-ones weights on all-ones frames: a generator frame sums the kernel taps that build it,
+    # and a discriminator input frame's gradient sums the taps that read it
+    up = up3d(1, 1, time_doubles=True, time_padding=time_padding)
+    down = down3d(1, 1, time_doubles=True, time_padding=time_padding)
+    torch.nn.init.ones_(up.weight)
+    torch.nn.init.ones_(down.weight)
+    frames = torch.ones(1, 1, 8, 8, 8, requires_grad=True)
+    with torch.no_grad():
+        built = up(torch.ones(1, 1, 4, 8, 8))[0, 0, :, 4, 4]  # an interior pixel
+    down(frames).sum().backward()
+    read = frames.grad[0, 0, :, 4, 4]
+    for taps in (built, read):
+        assert taps.shape == (8,)
+        assert torch.allclose(taps[1:-1], taps[1].expand(6))
+        assert taps[0].item() == pytest.approx(edge_share * taps[1].item())
+        assert taps[-1].item() == pytest.approx(edge_share * taps[1].item())
+
+
+def test_replicate_time_padding_keeps_the_weights_and_changes_the_edge_frames():
+    zeros = VideoGenerator(tiny_model_config("image", skips=True)).eval()
+    replicate = VideoGenerator(tiny_model_config("image", skips=True, time_padding="replicate")).eval()
+    assert {k: v.shape for k, v in zeros.state_dict().items()} == {k: v.shape for k, v in replicate.state_dict().items()}
+    replicate.load_state_dict(zeros.state_dict())
+    z, _, image = _inputs(zeros, 2)
+    with torch.no_grad():
+        a, b = zeros(z, None, image), replicate(z, None, image)
+        separate = replicate.generator.video_head(torch.ones(1, 4, 4, 16, 16))
+        fused, _ = replicate.generator._heads(torch.ones(1, 4, 4, 16, 16))
+    assert a.video.shape == b.video.shape == (2, 3, 8, 32, 32)
+    assert not torch.allclose(a.video[:, :, -1], b.video[:, :, -1])
+    assert torch.allclose(separate, fused, atol=1e-6)  # the joined video+mask head pads the same way
+    critics = build_discriminator(zeros.cfg), build_discriminator(replicate.cfg)
+    critics[1].load_state_dict(critics[0].state_dict())
+    video = torch.rand(2, 3, 8, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    with torch.no_grad():
+        verdicts = [d.eval()(video) for d in critics]
+    assert verdicts[0].shape == verdicts[1].shape == (2,) and not torch.allclose(*verdicts)

@@ -17,6 +17,15 @@ encoder map from 8x8 to half the resolution goes through a 1x1 convolution and i
 added to the generator map of the same size (in the video stream, to every frame)
 before its BatchNorm.
 
+``model.time_padding`` (not in the paper): with the paper's ``zeros``, a 4x4x4 stride-2
+(transposed) convolution gives every interior frame two kernel taps but the first and
+last frame one each, and that compounds over the layers: the generator builds its edge
+frames from half the evidence at every time doubling, and the discriminator's verdict
+depends on them less than on the middle frames. ``replicate`` repeats the first and
+last frame once before every layer that doubles or halves time (the generator's video
+stream and heads, the discriminator's blocks) in place of the zero frame, so every
+frame gets two taps; the weights keep their shapes.
+
 Other sizes come from :func:`vgpred.models.layout.make_layout`.
 """
 from __future__ import annotations
@@ -69,16 +78,48 @@ class SpaceConv3d(_Fp32UnderCpuAutocast, nn.Conv3d):
     """A space-only (kernel 3x4x4, stride 1x2x2) down-sampling layer."""
 
 
-def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.ConvTranspose3d:
-    kernel, stride = _kernel_stride(time_doubles)
-    layer = nn.ConvTranspose3d if time_doubles else SpaceConvTranspose3d
-    return layer(cin, cout, kernel, stride, padding=1, bias=bias)
+class EdgeReplicateConvTranspose3d(nn.ConvTranspose3d):
+    """A time-doubling layer whose input has its first and last frame repeated once.
+
+    The output is cropped back to twice the input's frames (time padding 3 instead of
+    1), so output frame 0 and 2T-1 get two kernel taps like every other frame.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(replicate_time_edges(x))
 
 
-def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False) -> nn.Conv3d:
+def replicate_time_edges(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, T, H, W)`` -> ``(B, C, T + 2, H, W)`` with frames 0 and T-1 repeated."""
+    return torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2)
+
+
+TIME_PADDINGS = ("zeros", "replicate")
+
+
+def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False, time_padding: str = "zeros") -> nn.ConvTranspose3d:
     kernel, stride = _kernel_stride(time_doubles)
-    layer = nn.Conv3d if time_doubles else SpaceConv3d
-    return layer(cin, cout, kernel, stride, padding=1, bias=bias)
+    if not time_doubles:
+        return SpaceConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
+    if time_padding == "replicate":
+        return EdgeReplicateConvTranspose3d(cin, cout, kernel, stride, padding=(3, 1, 1), bias=bias)
+    return nn.ConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
+
+
+class EdgeReplicateConv3d(nn.Conv3d):
+    """A time-halving layer that sees the first and last frame repeated instead of zeros."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(replicate_time_edges(x))
+
+
+def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False, time_padding: str = "zeros") -> nn.Conv3d:
+    kernel, stride = _kernel_stride(time_doubles)
+    if not time_doubles:
+        return SpaceConv3d(cin, cout, kernel, stride, padding=1, bias=bias)
+    if time_padding == "replicate":
+        return EdgeReplicateConv3d(cin, cout, kernel, stride, padding=(0, 1, 1), bias=bias)
+    return nn.Conv3d(cin, cout, kernel, stride, padding=1, bias=bias)
 
 
 def init_weights(module: nn.Module) -> None:
@@ -115,12 +156,13 @@ class TwoStreamGenerator(nn.Module):
             else nn.ConvTranspose3d(fg_context, ch[0], (2, 4, 4), bias=False)
         )
         layers: list[nn.Module] = [stem3d, nn.BatchNorm3d(ch[0]), nn.ReLU(True)]
+        pad = cfg.time_padding
         for i in range(layout.doublings - 1):
-            layers += [up3d(ch[i], ch[i + 1], td[i]), nn.BatchNorm3d(ch[i + 1]), nn.ReLU(True)]
+            layers += [up3d(ch[i], ch[i + 1], td[i], time_padding=pad), nn.BatchNorm3d(ch[i + 1]), nn.ReLU(True)]
         self.foreground = nn.Sequential(*layers)
-        self.video_head = nn.Sequential(up3d(ch[-1], cfg.channels, td[-1], bias=True), nn.Tanh())
+        self.video_head = nn.Sequential(up3d(ch[-1], cfg.channels, td[-1], bias=True, time_padding=pad), nn.Tanh())
         if self.two_stream:
-            self.mask_head = nn.Sequential(up3d(ch[-1], 1, td[-1], bias=True), nn.Sigmoid())
+            self.mask_head = nn.Sequential(up3d(ch[-1], 1, td[-1], bias=True, time_padding=pad), nn.Sigmoid())
             stem2d = (
                 nn.Conv2d(bg_context, ch[0], 3, padding=1, bias=False)
                 if context_is_map
@@ -167,6 +209,8 @@ class TwoStreamGenerator(nn.Module):
             return self.video_head(h), self.mask_head(h)
         weight = torch.cat([video_conv.weight, mask_conv.weight], dim=1)
         bias = torch.cat([video_conv.bias, mask_conv.bias])
+        if isinstance(video_conv, EdgeReplicateConvTranspose3d):
+            h = replicate_time_edges(h)
         y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
         return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
 
@@ -206,9 +250,12 @@ class Discriminator(nn.Module):
         super().__init__()
         ch = layout.critic_channels  # pixels side first: 64, 128, 256, 512 at the paper's width
         td = layout.time_doubles[::-1]
-        blocks: list[nn.Module] = [nn.Sequential(down3d(cfg.channels, ch[0], td[0], bias=True), nn.LeakyReLU(0.2, True))]
+        pad = cfg.time_padding
+        first = down3d(cfg.channels, ch[0], td[0], bias=True, time_padding=pad)
+        blocks: list[nn.Module] = [nn.Sequential(first, nn.LeakyReLU(0.2, True))]
         for i in range(1, layout.doublings):
-            blocks.append(nn.Sequential(down3d(ch[i - 1], ch[i], td[i]), nn.BatchNorm3d(ch[i]), nn.LeakyReLU(0.2, True)))
+            conv = down3d(ch[i - 1], ch[i], td[i], time_padding=pad)
+            blocks.append(nn.Sequential(conv, nn.BatchNorm3d(ch[i]), nn.LeakyReLU(0.2, True)))
         self.blocks = nn.ModuleList(blocks)
         self.logit = nn.Conv3d(ch[-1], 1, (2, 4, 4))
         self.embed = nn.Embedding(num_classes, ch[-1]) if num_classes > 0 else None

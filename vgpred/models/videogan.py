@@ -8,7 +8,7 @@ from vgpred.config import ModelConfig
 from vgpred.errors import VgpredError
 from vgpred.models.layout import make_layout
 from vgpred.models.modes import get_mode
-from vgpred.models.networks import Discriminator, GeneratorOutput, TwoStreamGenerator
+from vgpred.models.networks import TIME_PADDINGS, Discriminator, GeneratorOutput, TwoStreamGenerator
 
 
 def check_model_config(cfg: ModelConfig) -> None:
@@ -17,6 +17,8 @@ def check_model_config(cfg: ModelConfig) -> None:
     get_mode(cfg.mode).check_config(cfg)
     if cfg.fps <= 0:
         raise VgpredError(f"model.fps={cfg.fps}: must be positive")
+    if cfg.time_padding not in TIME_PADDINGS:
+        raise VgpredError(f"model.time_padding={cfg.time_padding!r}: must be one of {', '.join(TIME_PADDINGS)}")
 
 
 class VideoGenerator(nn.Module):
