@@ -34,7 +34,7 @@ class ModelConfig:
     d_width: float = 0.0  # the discriminator's own multiplier (0 = model.width; not in the paper)
     two_stream: bool = True  # False = one-stream ablation (no mask, no background)
     skips: bool = False  # image mode: U-Net skips from the frame encoder into both streams (not in the paper)
-    time_padding: str = "zeros"  # zeros (the paper) | replicate: time-doubling generator layers repeat the edge frames
+    time_padding: str = "zeros"  # zeros (the paper) | replicate: layers that double or halve time repeat the edge frames
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
     embed_dim: int = 10  # label mode: size of the class embedding joined to z
