@@ -78,15 +78,21 @@ class SpaceConv3d(_Fp32UnderCpuAutocast, nn.Conv3d):
     """A space-only (kernel 3x4x4, stride 1x2x2) down-sampling layer."""
 
 
-class EdgeReplicateConvTranspose3d(nn.ConvTranspose3d):
-    """A time-doubling layer whose input has its first and last frame repeated once.
-
-    The output is cropped back to twice the input's frames (time padding 3 instead of
-    1), so output frame 0 and 2T-1 get two kernel taps like every other frame.
-    """
+class _ReplicateTimeEdges:
+    """Runs the layer on its input with the first and last frame repeated once."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(replicate_time_edges(x))
+
+
+class EdgeReplicateConvTranspose3d(_ReplicateTimeEdges, nn.ConvTranspose3d):
+    """A time-doubling layer on edge-repeated frames, cropped back to twice the input's
+    frames (time padding 3 instead of 1): output frames 0 and 2T-1 get two kernel taps
+    like every other frame."""
+
+
+class EdgeReplicateConv3d(_ReplicateTimeEdges, nn.Conv3d):
+    """A time-halving layer that reads the repeated edge frames where zeros were (time padding 0)."""
 
 
 def replicate_time_edges(x: torch.Tensor) -> torch.Tensor:
@@ -104,13 +110,6 @@ def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False, time_paddi
     if time_padding == "replicate":
         return EdgeReplicateConvTranspose3d(cin, cout, kernel, stride, padding=(3, 1, 1), bias=bias)
     return nn.ConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
-
-
-class EdgeReplicateConv3d(nn.Conv3d):
-    """A time-halving layer that sees the first and last frame repeated instead of zeros."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(replicate_time_edges(x))
 
 
 def down3d(cin: int, cout: int, time_doubles: bool, bias: bool = False, time_padding: str = "zeros") -> nn.Conv3d:
