@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
            "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers")
         + (", edge frames repeated instead of zero-padded in every layer that doubles or halves time "
            "(`model.time_padding=replicate`; not in the paper, whose zero padding leaves the last frame blurred)"
-           if model.get("time_padding", "zeros") == "replicate" else ""),
+           if model.get("time_padding") == "replicate" else ""),
         f"- weights: EMA generator{'' if label_mode else ' + encoder'}, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
         f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {trained_on}"
