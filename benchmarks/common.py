@@ -229,10 +229,15 @@ class Benchmark:
                              f"log {log_file}:\n" + "\n".join(tail))
         return proc.stdout
 
-    def moving_mnist(self, name: str, digits: int, num: int, split: str, size: int, frames: int) -> Path:
-        """A Moving Fashion-MNIST clip cache under ``work/data/name`` (kept when already written)."""
+    def moving_mnist(self, name: str, digits: int, num: int, split: str, size: int, frames: int,
+                     seed: int | None = None) -> Path:
+        """A Moving Fashion-MNIST clip cache under ``work/data/name`` (kept when already written).
+
+        ``seed`` None: --seed for the train split, --seed + 1 for the test split.
+        """
         dst = self.work / "data" / name
-        seed = self.args.seed if split == "train" else self.args.seed + 1
+        if seed is None:
+            seed = self.args.seed if split == "train" else self.args.seed + 1
         self.vgpred("data", "moving-mnist", dst, "--idx", FASHION_MNIST, "--digits", digits, "--num", num,
                     "--split", split, "--size", size, "--frames", frames, "--seed", seed, "--no-progress",
                     log=f"data-{name}")

@@ -45,6 +45,9 @@ $V data moving-mnist "$DATA" --idx "$IDX" --digits 2 --num "$CLIPS" --split trai
 $V train --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/check" --steps 30 $EXTRA \
   train.sample_every=0 train.checkpoint_every=0 train.bn_recalibrate=16 --no-progress >/dev/null || exit 1
 echo "checked at $(( $(date +%s) - T0 )) s"
+if (( $(date +%s) - T0 >= DEADLINE )); then
+  echo "the deadline ($DEADLINE s) passed before training started; give a later one" >&2; exit 1
+fi
 for v in $VARIANTS; do
   timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 $EXTRA \
     --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/runs/$v" --no-progress \
@@ -54,31 +57,8 @@ wait
 echo "training stopped at $(( $(date +%s) - T0 )) s"
 for v in $VARIANTS; do
   run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
-  ( keep=$($PY - "$run" "$ROUND" <<'PY'
-import json, re, shutil, sys, time
-from pathlib import Path
-import yaml
-run = Path(sys.argv[1])
-ckpts = sorted(p for p in (run / "checkpoints").glob("step-*") if re.fullmatch(r"step-\d+", p.name))
-steps = [int(p.name[5:]) for p in ckpts]
-kept = [s for s in steps if s % int(sys.argv[2]) == 0]
-if not kept:
-    sys.exit(f"{run}: no checkpoint at a multiple of {sys.argv[2]} steps before the deadline; variant left out")
-keep = kept[-1]
-for p, s in zip(ckpts, steps):
-    if s > keep:
-        shutil.rmtree(p)
-rows = [l for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
-(run / "metrics.jsonl").write_text("\n".join(l for l in rows if json.loads(l).get("step", 0) <= keep) + "\n")
-cfg = yaml.safe_load((run / "config.yaml").read_text())
-cfg["train"]["steps"] = keep
-(run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-with open(run / "log.txt", "a") as f:
-    f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} stopped by a wall-clock deadline at step {steps[-1]}; "
-            f"kept the checkpoint of step {keep}; train.steps set to {keep}\n")
-print(keep)
-PY
-) && $V train --resume "$run" --steps "$keep" --no-progress >> "$WORK/$v.log" 2>&1 && echo "$v: step $keep" ) &
+  ( keep=$($PY benchmarks/round_run.py "$run" "$ROUND" "stopped by a wall-clock deadline") \
+    && $V train --resume "$run" --steps "$keep" --no-progress >> "$WORK/$v.log" 2>&1 && echo "$v: step $keep" ) &
 done
 wait
 for v in $VARIANTS; do

@@ -243,3 +243,60 @@ def test_gpu_variants_script_dry_run_on_the_cpu(tmp_path):
         assert "stopped by a wall-clock deadline" in (run / "log.txt").read_text()
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert max(r["step"] for r in rows) <= cfg["train"]["steps"]
+
+
+@pytest.mark.slow
+def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tmp_path):
+    """Each checkpoint is exported as a run of that many steps and scored on clips that are not table 1's."""
+    import hashlib
+
+    import yaml
+
+    data = run_table("mfmnist_checkpoints.py", tmp_path)
+    models = data["results"]["evaluation"]["models"]
+    assert set(models) == {"copy-first-frame", "step-2", "step-4"}
+    scores = data["results"]["scores"]
+    assert set(scores) == {"2", "4"} and data["results"]["chosen"] in (2, 4)
+    for sc in scores.values():  # smoke clips have 8 frames: horizons 4..7
+        assert all(sc[m]["wins"] + len(sc[m]["lost_at"]) == sc[m]["horizons"] == 4 for m in ("psnr", "ssim"))
+    val = json.loads((tmp_path / "work" / "data" / "mfmnist2-val" / "index.json").read_text())["settings"]
+    train = json.loads((tmp_path / "work" / "data" / "mfmnist2-train" / "index.json").read_text())["settings"]
+    assert val["split"] == train["split"] == "train" and val["seed"] == data["seed"] + 2 != train["seed"]
+    source = Path(data["runs"]["run"]["run"])
+    assert sorted(p.name for p in (source / "checkpoints").iterdir()) == ["step-0000002", "step-0000004"]  # untouched
+
+    def weights(folder: Path) -> str:
+        return hashlib.sha256((folder / "export" / "model.safetensors").read_bytes()).hexdigest()
+
+    copies = {step: next((tmp_path / "work" / "steps" / f"step-{step}").glob("0*")) for step in (2, 4)}
+    for step, copy in copies.items():
+        assert yaml.safe_load((copy / "config.yaml").read_text())["train"]["steps"] == step
+        assert max(json.loads(line)["step"] for line in (copy / "metrics.jsonl").read_text().splitlines()) <= step
+    # Cut back to the last checkpoint, the copy exports exactly the run's own model; an earlier one differs.
+    assert weights(copies[4]) == weights(source) != weights(copies[2])
+    # The same run given with --run is scored the same (its exports are reused).
+    again = run_table("mfmnist_checkpoints.py", tmp_path, "--run", str(source), "--steps", "4,2")
+    assert again["results"]["scores"]["2"] == scores["2"] and again["settings"]["steps"] == [4, 2]
+
+
+def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier_step():
+    sys.path.insert(0, str(BENCH))
+    from mfmnist_checkpoints import choose
+
+    def model(psnr, ssim):
+        return {"frame0": {"psnr": 30.0}, "metrics": {"psnr": {"best_of_k": {"per_horizon": psnr}},
+                                                      "ssim": {"best_of_k": {"per_horizon": ssim}}}}
+
+    copy = model([5.0] * 6, [0.5] * 6)
+    result = {"models": {"copy-first-frame": copy,
+                         "a": model([1, 1, 1, 6, 6, 6], [0, 0, 0, 0.6, 0.6, 0.4]),   # 3 + 2 wins
+                         "b": model([9, 9, 9, 4, 6, 6], [0, 0, 0, 0.7, 0.7, 0.7]),   # 2 + 3 wins, higher SSIM
+                         "c": model([9, 9, 9, 6, 6, 6], [0, 0, 0, 0.4, 0.4, 0.4])}}  # 3 + 0 wins
+    chosen, scores = choose(result, {1000: "a", 2000: "b", 3000: "c"})
+    assert chosen == 2000 and scores[1000]["ssim"]["lost_at"] == [6] and scores[3000]["ssim"]["wins"] == 0
+    chosen, _ = choose(result, {1000: "a", 500: "a"})
+    assert chosen == 500  # a tie goes to the earlier step
+    with pytest.raises(SystemExit, match="no checkpoint of step 7"):
+        from round_run import keep_checkpoint
+
+        keep_checkpoint(Path("/nonexistent-run"), 7, "test")
