@@ -57,8 +57,10 @@ class Training:
         env.pop("VGPRED_DEBUG", None)
         prefix = ["-c", _SLOW_WRITES] if slow_write else ["-m", "vgpred"]
         with open(self.log, "w") as log:
+            # its own process group, so a test can signal it with its loader workers (as Ctrl-C and timeout do)
             self.proc = subprocess.Popen([sys.executable, *prefix, "train", *map(str, args)], stdout=log,
-                                         stderr=subprocess.STDOUT, cwd=REPO, env=env, stdin=subprocess.DEVNULL)
+                                         stderr=subprocess.STDOUT, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                                         start_new_session=True)
 
     def run_folder(self) -> Path | None:
         found = sorted(p for p in self.out.iterdir() if p.is_dir())
@@ -74,8 +76,12 @@ class Training:
     def finish(self, timeout: float = 180.0) -> int:
         return self.proc.wait(timeout=timeout)
 
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        self.proc.send_signal(sig)
+    def kill(self, sig: int = signal.SIGKILL, group: bool = False) -> None:
+        """Signal the process, or with ``group`` its whole process group (its loader workers too)."""
+        if group:
+            os.killpg(self.proc.pid, sig)
+        else:
+            self.proc.send_signal(sig)
 
     def output(self) -> str:
         return self.log.read_text()
@@ -172,9 +178,13 @@ def test_sigkill_at_many_random_moments(mnist_cache, tmp_path):
     _resume_to_the_end(run, last + 2)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path, sig):
-    args = [*TINY, "--data", mnist_cache, "--out", tmp_path / "runs", "--steps", 10**6, "checkpoint_every=0"]
+@pytest.mark.parametrize("sig,group", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True),
+                                       (signal.SIGTERM, True)],
+                         ids=["SIGINT", "SIGTERM", "SIGINT-to-the-group", "SIGTERM-to-the-group"])
+def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path, sig, group):
+    """Also when the signal reaches the loader workers too (Ctrl-C in a terminal, `timeout`, a scheduler)."""
+    args = [*TINY, "--data", mnist_cache, "--out", tmp_path / "runs", "--steps", 10**6, "checkpoint_every=0",
+            f"train.num_workers={1 if group else 0}"]
     training = Training(tmp_path / "runs", args)
 
     def rows() -> int:
@@ -184,7 +194,7 @@ def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path, sig):
 
     training.wait_until(lambda: rows() >= 2)
     assert _checkpoints(training.run_folder()) == []  # checkpoint_every=0: none until the end
-    training.kill(sig)
+    training.kill(sig, group=group)
     assert training.finish(timeout=60) == 0, training.output()
     run = training.run_folder()
     step = _latest_loads(run)

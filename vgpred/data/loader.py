@@ -99,6 +99,17 @@ class _Seeded(Dataset):
         return clip, label
 
 
+def _leave_stops_to_the_main_process(worker_id: int) -> None:
+    """Loader workers ignore SIGINT and SIGTERM. Ctrl-C, ``timeout``, ``kill -- -PGID`` and
+    cluster schedulers signal the whole process group; a worker that died of it would make
+    the main process fail on a lost batch instead of writing its interrupt checkpoint. The
+    main process stops the workers itself when it exits."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class ClipLoader:
     """Iterates one epoch per ``for`` loop from its current position; see the module docs."""
 
@@ -144,7 +155,8 @@ def make_loader(dataset: Dataset, batch_size: int, *, shuffle: bool = True, seed
                                seed=seed, drop_last=drop_last)
     workers = default_workers() if num_workers is None else num_workers
     loader = DataLoader(_Seeded(dataset, augment), batch_sampler=sampler, num_workers=workers,
-                        pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0)
+                        pin_memory=torch.cuda.is_available(), persistent_workers=workers > 0,
+                        worker_init_fn=_leave_stops_to_the_main_process if workers > 0 else None)
     clip_loader = ClipLoader(loader, sampler)
     clip_loader.load_state_dict({"epoch": start_step // len(sampler), "batch": start_step % len(sampler)})
     return clip_loader
