@@ -79,6 +79,27 @@ def config_hash(yaml_path: Path, overrides: list[str], data: Path | None = None)
     return digest.hexdigest()[:12]
 
 
+# Settings that change how a run is logged or saved, not the model it trains.
+BOOKKEEPING = {"train.steps", "train.log_every", "train.sample_every", "train.checkpoint_every",
+               "train.keep_checkpoints", "train.num_samples", "train.num_workers", "train.device", "train.seed"}
+
+
+def recipe_overrides(yaml_path: Path, run: Path) -> list[str]:
+    """The ``key=value`` overrides that turn the recipe ``yaml_path`` into the run's own config.yaml
+    (bookkeeping settings left out): how a run trained elsewhere differs from the recipe."""
+    from vgpred.config import build_config, load_yaml, to_dict
+
+    recipe = to_dict(build_config(yaml_path))
+    own = load_yaml(run / "config.yaml")
+    found = []
+    for section, values in own.items():
+        for key, value in (values or {}).items() if isinstance(values, dict) else ():
+            name = f"{section}.{key}"
+            if name not in BOOKKEEPING and recipe.get(section, {}).get(key, value) != value:
+                found.append(f"{name}={value}")
+    return found
+
+
 def machine() -> dict[str, Any]:
     """CPU model, core count, torch version and the precision training picks here."""
     import torch

@@ -17,6 +17,15 @@
 # variant, e.g. train.checkpoint_every=10), ROUND (the step multiple kept, default 1000) and
 # CLIPS (training clips, default table 1's 8000); PYTHON (default python3).
 # Then: python benchmarks/mfmnist_variants.py --scale full --runs <the unpacked archives>
+#
+# With FROM=N (the training length chosen on validation clips, on the GPU machine): every
+# variant keeps its checkpoints at multiples of ROUND, and instead of the archives above
+# benchmarks/mfmnist_checkpoints.py scores those from step N on of all the variants
+# (JOBS exports at once, default 8; COMPARE: a model folder scored beside them, e.g.
+# assets/models/mfmnist-64; VAL_CLIPS: validation clips, default 256), writes
+# OUT_DIR/mfmnist_checkpoints.{md,json,png} and OUT_DIR/chosen.tgz: the chosen
+# candidate's run folder (exported, without checkpoints). Variant b64-rep (the recipe
+# with model.time_padding=replicate) is for this mode; mfmnist_variants.py scores the other four.
 set -u
 OUT=${1:?usage: gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]}
 DEADLINE=${2:-480}
@@ -26,6 +35,7 @@ VARIANTS=${VARIANTS:-b16 b16-dw0.5 b64 b64-dw0.5}
 EXTRA=${EXTRA:-}
 ROUND=${ROUND:-1000}
 CLIPS=${CLIPS:-8000}
+FROM=${FROM:-}
 T0=$(date +%s)
 PY=${PYTHON:-python3}
 V="$PY -m vgpred"
@@ -36,11 +46,14 @@ overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
     b16-dw0.5) echo "train.batch_size=16 model.d_width=0.5" ;;
     b64) echo "" ;;
     b64-dw0.5) echo "model.d_width=0.5" ;;
+    b64-rep) echo "model.time_padding=replicate" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
 $PY -c "import os, torch; assert torch.cuda.is_available() or os.environ.get('ALLOW_CPU'), 'no CUDA device'; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu')" || exit 1
 DATA=$WORK/mfmnist2-train
+KEEP=""
+[ -n "$FROM" ] && KEEP="train.checkpoint_every=$ROUND train.keep_checkpoints=100000"
 $V data moving-mnist "$DATA" --idx "$IDX" --digits 2 --num "$CLIPS" --split train --size 64 --frames 16 --seed 0 --no-progress || exit 1
 $V train --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/check" --steps 30 $EXTRA \
   train.sample_every=0 train.checkpoint_every=0 train.bn_recalibrate=16 --no-progress >/dev/null || exit 1
@@ -49,12 +62,24 @@ if (( $(date +%s) - T0 >= DEADLINE )); then
   echo "the deadline ($DEADLINE s) passed before training started; give a later one" >&2; exit 1
 fi
 for v in $VARIANTS; do
-  timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 $EXTRA \
+  timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 $EXTRA $KEEP \
     --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/runs/$v" --no-progress \
     > "$WORK/$v.log" 2>&1 &
 done
 wait
 echo "training stopped at $(( $(date +%s) - T0 )) s"
+if [ -n "$FROM" ]; then
+  runs=()
+  for v in $VARIANTS; do runs+=(--run "$(ls -d "$WORK/runs/$v"/0* | tail -n 1)"); done
+  $PY benchmarks/mfmnist_checkpoints.py --scale full --work "$WORK/checkpoints" --out "$OUT" --from-step "$FROM" \
+    --every "$ROUND" --jobs "${JOBS:-8}" --val-clips "${VAL_CLIPS:-256}" "${runs[@]}" ${COMPARE:+--compare "$COMPARE"} || exit 1
+  chosen=$($PY -c "import json, sys; r = json.load(open(sys.argv[1]))['results']; print(r['folders'][r['chosen']])" \
+    "$OUT/mfmnist_checkpoints.json") || exit 1
+  if [ -d "$chosen/checkpoints" ]; then  # a checkpoint's export (a --compare model has none)
+    tar -C "$(dirname "$chosen")" -czf "$OUT/chosen.tgz" --exclude=checkpoints "$(basename "$chosen")"
+  fi
+  ls -la "$OUT"; echo "done at $(( $(date +%s) - T0 )) s"; exit 0
+fi
 for v in $VARIANTS; do
   run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
   ( keep=$($PY benchmarks/round_run.py "$run" "$ROUND" "stopped by a wall-clock deadline") \

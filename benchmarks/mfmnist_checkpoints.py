@@ -11,18 +11,24 @@ velocities; the garment images themselves were seen in training). Table 1's test
 clips (the Fashion-MNIST test split) are not used, so they stay held out for table 1
 and the model card.
 
-The rule, fixed before scoring: the checkpoint whose best-of-K PSNR and SSIM beat
+The rule, fixed before scoring: the candidate whose best-of-K PSNR and SSIM beat
 copy-first-frame at the most horizons from frame 4 on (the bundled-model
 requirement; both metrics counted together) is chosen; ties go to the higher
-best-of-K SSIM averaged over those horizons, then to the earlier step.
+best-of-K SSIM averaged over those horizons, then to the earlier candidate (the
+checkpoints in step order, then the ``--compare`` models). ``--compare DIR`` adds
+an existing model folder (e.g. the bundled ``assets/models/mfmnist-64``) to the
+candidates, so that replacing it is decided on the validation clips too.
 
     python benchmarks/mfmnist_checkpoints.py --scale smoke                  # ~1 minute: a tiny run with checkpoints
     python benchmarks/mfmnist_checkpoints.py --scale full --run RUN         # a run trained with checkpoints kept
     python benchmarks/mfmnist_checkpoints.py --scale full                   # trains the run here: CPU hours
 
 ``--run`` takes a run folder of ``configs/bench-mfmnist.yaml`` (``vgpred train ...
-train.keep_checkpoints=10``, continued with ``--resume --steps N`` as far as wanted);
-``--steps`` picks the checkpoints (default: all at multiples of 1000).
+train.keep_checkpoints=10``, continued with ``--resume --steps N`` as far as wanted),
+and may be repeated (e.g. the runs ``benchmarks/gpu_variants.sh`` trains side by side
+with FROM set; candidates are then named ``<variant>-step-N`` after the folder above
+each run). ``--steps`` picks the checkpoints (default: all at multiples of 1000, from
+``--from-step`` on); ``--jobs`` exports that many at once.
 """
 from __future__ import annotations
 
@@ -30,7 +36,8 @@ import argparse
 import shutil
 from pathlib import Path
 
-from common import Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table, parse_args
+from common import (Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table, parse_args,
+                    recipe_overrides)
 from round_run import checkpoints, keep_checkpoint
 
 TABLE = "mfmnist_checkpoints"
@@ -45,12 +52,13 @@ VAL_SEED_OFFSET = 2
 FIRST_HORIZON = 4
 
 
-def choose(result: dict, names: dict[int, str]) -> tuple[int, dict[int, dict]]:
-    """The rule of the module docstring: (chosen step, per step: wins, horizons, lost_at per metric, SSIM mean)."""
+def choose(result: dict, names: list[str]) -> tuple[str, dict[str, dict]]:
+    """The rule of the module docstring over the models ``names`` (in candidate order):
+    (the chosen name, per name: wins, horizons and lost_at per metric, mean SSIM, frame-0 PSNR)."""
     models = result["models"]
     copy = models["copy-first-frame"]
     scores = {}
-    for step, name in names.items():
+    for name in names:
         m = models[name]
         entry = {}
         for metric in ("psnr", "ssim"):
@@ -59,15 +67,15 @@ def choose(result: dict, names: dict[int, str]) -> tuple[int, dict[int, dict]]:
         tail = m["metrics"]["ssim"]["best_of_k"]["per_horizon"][FIRST_HORIZON - 1:]
         entry["ssim_from_horizon_4"] = sum(tail) / len(tail)
         entry["frame0_psnr"] = m["frame0"]["psnr"]
-        scores[step] = entry
-    chosen = max(scores, key=lambda s: (scores[s]["psnr"]["wins"] + scores[s]["ssim"]["wins"],
-                                        scores[s]["ssim_from_horizon_4"], -s))
+        scores[name] = entry
+    chosen = max(scores, key=lambda n: (scores[n]["psnr"]["wins"] + scores[n]["ssim"]["wins"],
+                                        scores[n]["ssim_from_horizon_4"], -names.index(n)))
     return chosen, scores
 
 
-def export_at(bench: Benchmark, run: Path, step: int, data: Path) -> Path:
+def export_at(bench: Benchmark, run: Path, step: int, data: Path, name: str) -> Path:
     """A copy of ``run`` cut back to its checkpoint of ``step`` and exported (kept when already exported)."""
-    dst = bench.work / "steps" / f"step-{step}" / run.name
+    dst = bench.work / "steps" / name / run.name
     if (dst / "export" / "config.json").is_file() and not bench.args.no_reuse:
         return dst
     if dst.parent.exists():
@@ -77,22 +85,42 @@ def export_at(bench: Benchmark, run: Path, step: int, data: Path) -> Path:
         n for n in names if (Path(folder) == run and n in ("export", "samples"))
         or (Path(folder) == run / "checkpoints" and n in others)])
     keep_checkpoint(dst, step, f"{TABLE}: a copy of {run} scored at one checkpoint")
-    bench.vgpred("train", "--resume", dst, "--data", data, "--steps", step, "--no-progress", log=f"export-{step}")
+    bench.vgpred("train", "--resume", dst, "--data", data, "--steps", step, "--no-progress", log=f"export-{name}")
     return dst
 
 
 def main(argv: list[str] | None = None) -> None:
     def options(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--run", type=Path, default=None, metavar="RUN",
+        parser.add_argument("--run", type=Path, action="append", default=[], metavar="RUN",
                             help="score the checkpoints of this run folder (trained with train.keep_checkpoints "
-                                 "large enough) instead of training one here")
+                                 "large enough) instead of training one here; repeatable")
+        parser.add_argument("--compare", type=Path, action="append", default=[], metavar="DIR",
+                            help="also score this model folder (config.json + model.safetensors) as a candidate; "
+                                 "repeatable")
         parser.add_argument("--steps", default=None, metavar="N,N,...",
-                            help="the checkpoints to score (default: every multiple of 1000 the run has; "
+                            help="the checkpoints to score (default: every multiple of 1000 each run has; "
                                  "trained here: 6000,7000,8000,9000)")
+        parser.add_argument("--from-step", type=int, default=0, metavar="N",
+                            help="by default, score only the checkpoints from step N on")
+        parser.add_argument("--every", type=int, default=None, metavar="N",
+                            help="by default, score the checkpoints at multiples of N steps (default: 1000; "
+                                 "smoke scale: 2)")
+        parser.add_argument("--val-clips", type=int, default=None, metavar="N",
+                            help="score on N validation clips (default: the scale's, 256 at full scale)")
+        parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                            help="export N checkpoints at once (each a `vgpred train --resume` process)")
 
     args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=options)
     bench = Benchmark(TABLE, TITLE, args)
-    s = SCALES[args.scale]
+    s = dict(SCALES[args.scale])
+    if args.val_clips is not None:
+        if args.val_clips < 1:
+            raise SystemExit(f"[{TABLE}] --val-clips: expected a positive number, got {args.val_clips}")
+        s["val_clips"] = args.val_clips
+    for option, value in (("--jobs", args.jobs), ("--every", args.every)):
+        if value is not None and value < 1:
+            raise SystemExit(f"[{TABLE}] {option}: expected a positive number, got {value}")
+    s["every"] = args.every or s["every"]
     train = bench.moving_mnist("mfmnist2-train", 2, s["train_clips"], "train", s["size"], s["frames"])
     val = bench.moving_mnist("mfmnist2-val", 2, s["val_clips"], "train", s["size"], s["frames"],
                              seed=args.seed + VAL_SEED_OFFSET)
@@ -100,53 +128,81 @@ def main(argv: list[str] | None = None) -> None:
         wanted = [int(x) for x in args.steps.split(",")] if args.steps else None
     except ValueError:
         raise SystemExit(f"[{TABLE}] --steps: expected step numbers separated by commas, got {args.steps!r}")
-    if args.run is not None:
-        path = args.run.resolve()
+    paths = []
+    for given in args.run:
+        path = given.resolve()
         if not (path / "config.yaml").is_file():
             raise SystemExit(f"[{TABLE}] {path}: not a vgpred run folder (no config.yaml)")
-        import yaml
-
-        overrides, key = bench.run_key(CONFIG, "image", train, None)
-        trained = yaml.safe_load((path / "config.yaml").read_text())["train"]["steps"]
-        bench.runs["run"] = TrainedRun("run", path, train, f"configs/{CONFIG}.yaml", "image", trained, overrides, key,
-                                       True)
-    else:
+        paths.append(path)
+    if not paths:
         last = max(wanted or s["steps"])
-        path = bench.train("run", CONFIG, "image", train, last,
-                           [f"train.checkpoint_every={s['every']}", "train.keep_checkpoints=1000"]).path
-    have = checkpoints(path)
-    steps = wanted or [step for step in have if step % s["every"] == 0]
-    missing = [step for step in steps if step not in have]
-    if missing or not steps:
-        raise SystemExit(f"[{TABLE}] {path}: no checkpoint of step {', '.join(map(str, missing)) or 'to score'} "
-                         f"(it has {', '.join(map(str, have)) or 'none'})")
-    runs = []
-    for step in steps:
-        folder = export_at(bench, path, step, train)
-        runs.append(TrainedRun(f"step-{step}", folder, train, f"configs/{CONFIG}.yaml", "image", step, [], "", True))
+        paths.append(bench.train("run", CONFIG, "image", train, last,
+                                 [f"train.checkpoint_every={s['every']}", "train.keep_checkpoints=1000"]).path)
+    labels = [""] if len(paths) == 1 else [f"{path.parent.name}-" for path in paths]
+    if len(set(labels)) != len(labels):
+        raise SystemExit(f"[{TABLE}] --run: several runs lie in folders of the same name ({', '.join(labels)}); "
+                         "put each in its own")
+    for path, label in zip(paths, labels) if args.run else ():
+        trained = max(checkpoints(path), default=0)  # a run stopped by a deadline holds more in train.steps
+        overrides, key = bench.run_key(CONFIG, "image", train, trained, recipe_overrides(bench.config(CONFIG), path))
+        bench.runs[label.rstrip("-") or "run"] = TrainedRun(label.rstrip("-") or "run", path, train,
+                                                           f"configs/{CONFIG}.yaml", "image", trained, overrides,
+                                                           key, True)
+    todo = []  # (candidate name, run folder, step)
+    for path, label in zip(paths, labels):
+        have = checkpoints(path)
+        steps = wanted or [step for step in have if step % s["every"] == 0 and step >= args.from_step]
+        missing = [step for step in steps if step not in have]
+        if missing or not steps:
+            raise SystemExit(f"[{TABLE}] {path}: no checkpoint of step {', '.join(map(str, missing)) or 'to score'} "
+                             f"(it has {', '.join(map(str, have)) or 'none'})")
+        todo += [(f"{label}step-{step}", path, step) for step in steps]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        folders = list(pool.map(lambda job: export_at(bench, job[1], job[2], train, job[0]), todo))
+    runs = [TrainedRun(name, folder, train, f"configs/{CONFIG}.yaml", "image", step, [], "", True)
+            for (name, _, step), folder in zip(todo, folders)]
+    for model in args.compare:
+        if not (model / "config.json").is_file():
+            raise SystemExit(f"[{TABLE}] --compare {model}: not a model folder (no config.json)")
+        name = model.resolve().name
+        if name in [run.name for run in runs] or name == "copy-first-frame":
+            raise SystemExit(f"[{TABLE}] --compare {model}: a candidate named {name} is already scored")
+        holder = bench.work / "compare" / name  # TrainedRun.export is <path>/export
+        if holder.exists():
+            shutil.rmtree(holder)
+        shutil.copytree(model, holder / "export")
+        runs.append(TrainedRun(name, holder, train, str(model), "image", 0, [], "", True))
     result, body, plot = evaluate_image_to_video(bench, runs, val, s["k"], s["val_clips"], metrics="psnr,ssim")
-    chosen, scores = choose(result, {step: f"step-{step}" for step in steps})
+    chosen, scores = choose(result, [run.name for run in runs])
     last = s["frames"] - 1
-    rows = [[step, f"{sc['frame0_psnr']:.2f}",
+    rows = [[name, f"{sc['frame0_psnr']:.2f}",
              *(f"{sc[m]['wins']} of {sc[m]['horizons']}" + (f" (loses at {', '.join(map(str, sc[m]['lost_at']))})"
                                                              if sc[m]["lost_at"] else "") for m in ("psnr", "ssim")),
-             f"{sc['ssim_from_horizon_4']:.4f}", "**chosen**" if step == chosen else ""]
-            for step, sc in scores.items()]
-    header = ["steps", "frame-0 PSNR (dB)", f"PSNR beats copy ({FIRST_HORIZON}..{last})",
+             f"{sc['ssim_from_horizon_4']:.4f}", "**chosen**" if name == chosen else ""]
+            for name, sc in scores.items()]
+    header = ["candidate", "frame-0 PSNR (dB)", f"PSNR beats copy ({FIRST_HORIZON}..{last})",
               f"SSIM beats copy ({FIRST_HORIZON}..{last})", f"best-of-{s['k']} SSIM, mean {FIRST_HORIZON}..{last}", ""]
     intro = (
-        f"Checkpoints of one run of `configs/{CONFIG}.yaml` (run folder `{path}`), each exported as a run of that "
+        f"Checkpoints of {'one run' if len(paths) == 1 else f'{len(paths)} runs'} of `configs/{CONFIG}.yaml` "
+        f"(run folder{'s' if len(paths) > 1 else ''} {', '.join(f'`{p}`' for p in paths)}), each exported as a run of that "
         f"many steps, conditioned on frame 0 of {result['settings']['num_clips']} validation clips (2 garments from "
         f"the Fashion-MNIST train split, seed {args.seed + VAL_SEED_OFFSET}: not the training clips, not table 1's "
-        f"test clips), K = {s['k']} futures each. Rule, fixed before scoring: most horizons from {FIRST_HORIZON} on "
+        f"test clips), K = {s['k']} futures each"
+        + "".join(f"; also scored: `{m}`" for m in args.compare)
+        + f". Rule, fixed before scoring: most horizons from {FIRST_HORIZON} on "
         f"where best-of-{s['k']} PSNR and SSIM beat copy-first-frame (both metrics together), then the higher mean "
-        f"best-of-{s['k']} SSIM over those horizons, then the earlier step. One run and one validation set: "
+        f"best-of-{s['k']} SSIM over those horizons, then the earlier candidate. One run and one validation set: "
         f"a horizon or two either way is within what another seed could change.\n\n"
         + markdown_table(header, rows) + "\n"
     )
-    bench.finish(settings={**s, "steps": steps, "train_data": str(train), "val_data": str(val),
-                           "val_seed": args.seed + VAL_SEED_OFFSET, "run": str(path)},
-                 results={"evaluation": result, "scores": {str(k): v for k, v in scores.items()}, "chosen": chosen},
+    bench.finish(settings={**s, "steps": [step for _, _, step in todo], "train_data": str(train),
+                           "val_data": str(val), "val_seed": args.seed + VAL_SEED_OFFSET,
+                           "runs": [str(p) for p in paths], "from_step": args.from_step,
+                           "compare": [str(m) for m in args.compare]},
+                 results={"evaluation": result, "scores": scores, "chosen": chosen,
+                          "folders": {run.name: str(run.path) for run in runs}},
                  body=intro + "\n" + body, plot=plot)
 
 

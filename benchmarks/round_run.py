@@ -36,8 +36,10 @@ def keep_checkpoint(run: Path, keep: int, reason: str) -> None:
     for step, folder in found.items():
         if step > keep:
             shutil.rmtree(folder)
-    rows = [line for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    (run / "metrics.jsonl").write_text("".join(f"{line}\n" for line in rows if json.loads(line).get("step", 0) <= keep))
+    metrics = run / "metrics.jsonl"  # absent before the first train.log_every steps
+    rows = [line for line in metrics.read_text().splitlines() if line.strip()] if metrics.is_file() else []
+    if metrics.is_file():
+        metrics.write_text("".join(f"{line}\n" for line in rows if json.loads(line).get("step", 0) <= keep))
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     cfg["train"]["steps"] = keep
     (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -246,6 +246,42 @@ def test_gpu_variants_script_dry_run_on_the_cpu(tmp_path):
 
 
 @pytest.mark.slow
+def test_gpu_variants_script_scores_every_variants_checkpoints_with_from(tmp_path):
+    """FROM=N: checkpoints kept, all variants' checkpoints from step N scored on validation clips, the chosen archived."""
+    import os
+    import tarfile
+
+    import yaml
+
+    tiny = ("model.width=0.0625 model.latent_dim=8 train.batch_size=4 train.num_workers=0 "
+            "train.sample_every=0 train.bn_recalibrate=8 train.precision=fp32")
+    env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"),
+           "VARIANTS": "b64 b64-rep", "CLIPS": "48", "ROUND": "4", "FROM": "4", "JOBS": "2", "VAL_CLIPS": "4",
+           "IDX": str(FASHION_MNIST), "EXTRA": tiny}
+    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "45"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    data = json.loads((tmp_path / "out" / "mfmnist_checkpoints.json").read_text())
+    names = list(data["results"]["scores"])
+    assert names and all(n.startswith(("b64-step-", "b64-rep-step-")) for n in names), names
+    steps = sorted(int(n.rsplit("-", 1)[1]) for n in names)
+    assert steps[0] >= 4 and all(step % 4 == 0 for step in steps)
+    assert {n.rsplit("-step-", 1)[0] for n in names} == {"b64", "b64-rep"}
+    assert data["settings"]["val_clips"] == 4 and data["settings"]["from_step"] == 4
+    assert "model.time_padding=replicate" in data["runs"]["b64-rep"]["overrides"]  # the run's own config, read back
+    assert "model.time_padding=replicate" not in data["runs"]["b64"]["overrides"]
+    with tarfile.open(tmp_path / "out" / "chosen.tgz") as tar:
+        tar.extractall(tmp_path / "chosen", filter="data")
+    run = next((tmp_path / "chosen").glob("0*"))
+    chosen = data["results"]["chosen"]
+    assert Path(data["results"]["folders"][chosen]).name == run.name
+    cfg = yaml.safe_load((run / "config.yaml").read_text())
+    assert cfg["train"]["steps"] == int(chosen.rsplit("-", 1)[1])
+    assert cfg["model"]["time_padding"] == ("replicate" if chosen.startswith("b64-rep-") else "zeros")
+    assert (run / "export" / "model.safetensors").is_file() and not (run / "checkpoints").exists()
+
+
+@pytest.mark.slow
 def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tmp_path):
     """Each checkpoint is exported as a run of that many steps and scored on clips that are not table 1's."""
     import hashlib
@@ -256,7 +292,7 @@ def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tm
     models = data["results"]["evaluation"]["models"]
     assert set(models) == {"copy-first-frame", "step-2", "step-4"}
     scores = data["results"]["scores"]
-    assert set(scores) == {"2", "4"} and data["results"]["chosen"] in (2, 4)
+    assert set(scores) == {"step-2", "step-4"} and data["results"]["chosen"] in scores
     for sc in scores.values():  # smoke clips have 8 frames: horizons 4..7
         assert all(sc[m]["wins"] + len(sc[m]["lost_at"]) == sc[m]["horizons"] == 4 for m in ("psnr", "ssim"))
     val = json.loads((tmp_path / "work" / "data" / "mfmnist2-val" / "index.json").read_text())["settings"]
@@ -274,12 +310,15 @@ def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tm
         assert max(json.loads(line)["step"] for line in (copy / "metrics.jsonl").read_text().splitlines()) <= step
     # Cut back to the last checkpoint, the copy exports exactly the run's own model; an earlier one differs.
     assert weights(copies[4]) == weights(source) != weights(copies[2])
-    # The same run given with --run is scored the same (its exports are reused).
-    again = run_table("mfmnist_checkpoints.py", tmp_path, "--run", str(source), "--steps", "4,2")
-    assert again["results"]["scores"]["2"] == scores["2"] and again["settings"]["steps"] == [4, 2]
+    # The same run given with --run is scored the same (its exports are reused), beside a model folder to compare.
+    again = run_table("mfmnist_checkpoints.py", tmp_path, "--run", str(source), "--steps", "4,2",
+                      "--compare", str(source / "export"))
+    assert again["results"]["scores"]["step-2"] == scores["step-2"] and again["settings"]["steps"] == [4, 2]
+    assert list(again["results"]["scores"]) == ["step-4", "step-2", "export"]
+    assert again["results"]["scores"]["export"] == again["results"]["scores"]["step-4"]  # the same weights
 
 
-def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier_step():
+def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier_candidate():
     sys.path.insert(0, str(BENCH))
     from mfmnist_checkpoints import choose
 
@@ -292,10 +331,10 @@ def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier
                          "a": model([1, 1, 1, 6, 6, 6], [0, 0, 0, 0.6, 0.6, 0.4]),   # 3 + 2 wins
                          "b": model([9, 9, 9, 4, 6, 6], [0, 0, 0, 0.7, 0.7, 0.7]),   # 2 + 3 wins, higher SSIM
                          "c": model([9, 9, 9, 6, 6, 6], [0, 0, 0, 0.4, 0.4, 0.4])}}  # 3 + 0 wins
-    chosen, scores = choose(result, {1000: "a", 2000: "b", 3000: "c"})
-    assert chosen == 2000 and scores[1000]["ssim"]["lost_at"] == [6] and scores[3000]["ssim"]["wins"] == 0
-    chosen, _ = choose(result, {1000: "a", 500: "a"})
-    assert chosen == 500  # a tie goes to the earlier step
+    chosen, scores = choose(result, ["a", "b", "c"])
+    assert chosen == "b" and scores["a"]["ssim"]["lost_at"] == [6] and scores["c"]["ssim"]["wins"] == 0
+    result["models"]["a2"] = result["models"]["b"]
+    assert choose(result, ["c", "a2", "b"])[0] == "a2"  # a tie goes to the earlier candidate
     with pytest.raises(SystemExit, match="no checkpoint of step 7"):
         from round_run import keep_checkpoint
 
