@@ -22,7 +22,7 @@
 # variant keeps its checkpoints at multiples of ROUND, and instead of the archives above
 # benchmarks/mfmnist_checkpoints.py scores those from step N on of all the variants
 # (JOBS exports at once, default 8; COMPARE: a model folder scored beside them, e.g.
-# assets/models/mfmnist-64; VAL_CLIPS: validation clips, default 256), writes
+# assets/models/mfmnist-64; VAL_CLIPS: validation clips, default 1024), writes
 # OUT_DIR/mfmnist_checkpoints.{md,json,png} and OUT_DIR/chosen.tgz: the chosen
 # candidate's run folder (exported, without checkpoints). Variant b64-rep (the recipe
 # with model.time_padding=replicate) is for this mode; mfmnist_variants.py scores the other four.
@@ -72,7 +72,7 @@ if [ -n "$FROM" ]; then
   runs=()
   for v in $VARIANTS; do runs+=(--run "$(ls -d "$WORK/runs/$v"/0* | tail -n 1)"); done
   $PY benchmarks/mfmnist_checkpoints.py --scale full --work "$WORK/checkpoints" --out "$OUT" --from-step "$FROM" \
-    --every "$ROUND" --jobs "${JOBS:-8}" --val-clips "${VAL_CLIPS:-256}" "${runs[@]}" ${COMPARE:+--compare "$COMPARE"} || exit 1
+    --every "$ROUND" --jobs "${JOBS:-8}" --val-clips "${VAL_CLIPS:-1024}" "${runs[@]}" ${COMPARE:+--compare "$COMPARE"} || exit 1
   chosen=$($PY -c "import json, sys; r = json.load(open(sys.argv[1]))['results']; print(r['folders'][r['chosen']])" \
     "$OUT/mfmnist_checkpoints.json") || exit 1
   if [ -d "$chosen/checkpoints" ]; then  # a checkpoint's export (a --compare model has none)
