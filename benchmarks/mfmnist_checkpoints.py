@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
                             help="also score this model folder (config.json + model.safetensors) as a candidate; "
                                  "repeatable")
         parser.add_argument("--steps", default=None, metavar="N,N,...",
-                            help="the checkpoints to score (default: every multiple of 1000 each run has; "
+                            help="the checkpoints to score (default: every multiple of --every each run has; "
                                  "trained here: 6000,7000,8000,9000)")
         parser.add_argument("--from-step", type=int, default=0, metavar="N",
                             help="by default, score only the checkpoints from step N on")
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         + "".join(f"; also scored: `{m}`" for m in args.compare)
         + f". Rule, fixed before scoring: most horizons from {FIRST_HORIZON} on "
         f"where best-of-{s['k']} PSNR and SSIM beat copy-first-frame (both metrics together), then the higher mean "
-        f"best-of-{s['k']} SSIM over those horizons, then the earlier candidate. One run and one validation set: "
+        f"best-of-{s['k']} SSIM over those horizons, then the earlier candidate. One seed and one validation set: "
         f"a horizon or two either way is within what another seed could change.\n\n"
         + markdown_table(header, rows) + "\n"
     )

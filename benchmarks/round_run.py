@@ -36,9 +36,9 @@ def keep_checkpoint(run: Path, keep: int, reason: str) -> None:
     for step, folder in found.items():
         if step > keep:
             shutil.rmtree(folder)
-    metrics = run / "metrics.jsonl"  # absent before the first train.log_every steps
-    rows = [line for line in metrics.read_text().splitlines() if line.strip()] if metrics.is_file() else []
-    if metrics.is_file():
+    metrics = run / "metrics.jsonl"
+    if metrics.is_file():  # absent before the first train.log_every steps
+        rows = [line for line in metrics.read_text().splitlines() if line.strip()]
         metrics.write_text("".join(f"{line}\n" for line in rows if json.loads(line).get("step", 0) <= keep))
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     cfg["train"]["steps"] = keep

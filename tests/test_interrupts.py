@@ -206,6 +206,21 @@ def test_sigint_writes_a_checkpoint_and_exits_0(mnist_cache, tmp_path, sig, grou
     _resume_to_the_end(run, step + 2)
 
 
+def test_a_second_ctrl_c_stops_at_once_and_still_writes_a_checkpoint(mnist_cache, tmp_path):
+    """Ctrl-C twice in quick succession (impatient user, or a terminal and a scheduler both signalling)."""
+    args = [*TINY, "--data", mnist_cache, "--out", tmp_path / "runs", "--steps", 10**6, "checkpoint_every=0",
+            "train.num_workers=1"]
+    training = Training(tmp_path / "runs", args)
+    training.wait_until(lambda: (training.run_folder() or tmp_path).joinpath("metrics.jsonl").is_file())
+    training.kill(signal.SIGINT, group=True)
+    training.kill(signal.SIGINT, group=True)
+    assert training.finish(timeout=60) == 0, training.output()
+    run = training.run_folder()
+    step = _latest_loads(run)
+    assert f"interrupted at step {step}" in (run / "log.txt").read_text()
+    assert "Traceback" not in training.output()
+
+
 # ---------------------------------------------------------------- full disk
 def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir(parents=True, exist_ok=True)

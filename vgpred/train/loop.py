@@ -67,21 +67,45 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _stop_on_sigterm():
-    """Turn SIGTERM into KeyboardInterrupt in the main thread, so the run checkpoints and exits 0.
+class _StopRequest:
+    """SIGINT (Ctrl-C) and SIGTERM (``timeout``, schedulers) during the loop stop the run with a checkpoint, exit 0.
 
-    Returns a function that puts the previous handler back.
+    In one process the first signal is only noted, and the loop stops before its next
+    step: never in the middle of receiving a batch from the loader workers, whose
+    hand-over would break and print a traceback. A second signal stops at once. With
+    several processes every signal stops at once (each rank reaching its own step
+    boundary could leave the others waiting in a collective). Signals that arrive while
+    the interrupt checkpoint is written are ignored.
     """
-    import signal
-    import threading
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
+    def __init__(self, graceful: bool) -> None:
+        self.graceful, self.requested, self.saving, self._previous = graceful, False, False, {}
 
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = signal.signal(signal.SIGTERM, handler)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+    def _handler(self, signum, frame) -> None:
+        if self.saving:
+            return
+        if self.requested or not self.graceful:
+            raise KeyboardInterrupt
+        self.requested = True
+        import sys
+
+        print("vgpred: stopping after this step with a checkpoint (a second Ctrl-C stops at once)", file=sys.stderr,
+              flush=True)
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handler)
+
+    def restore(self) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
 
 
 def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: int):
@@ -300,9 +324,12 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     sums: dict[str, torch.Tensor] = {}
     count, window_work = 0, 0.0
     started = time.perf_counter()
-    restore_sigterm = _stop_on_sigterm()  # a scheduler's SIGTERM checkpoints and stops like Ctrl-C
+    stop = _StopRequest(graceful=dist.world_size == 1)
+    stop.install()
     try:
         while step < cfg.train.steps:
+            if stop.requested:
+                raise KeyboardInterrupt
             t0 = time.perf_counter()
             clips, labels = next(data_iter)
             stats = gan_step(clips, labels)
@@ -336,13 +363,14 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
             if cfg.train.checkpoint_every and step % cfg.train.checkpoint_every == 0 and step < cfg.train.steps:
                 save_checkpoint()
     except KeyboardInterrupt:
-        restore_sigterm()
+        stop.saving = True  # more signals wait until the interrupt checkpoint is written
         bar.close()
         path = save_checkpoint()
+        stop.restore()
         run.log_event(f"interrupted at step {step}; checkpoint {path}; continue with --resume {run.path}")
         dist.close()
         return run.path
-    restore_sigterm()
+    stop.restore()
     bar.close()
     save_checkpoint()
     export = standing()
