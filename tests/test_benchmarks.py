@@ -261,7 +261,8 @@ def test_gpu_variants_script_scores_every_variants_checkpoints_with_from(tmp_pat
            "IDX": str(FASHION_MNIST), "EXTRA": tiny}
     proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "300"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    logs = "".join(f"\n== {log.name}\n" + log.read_text()[-1500:] for log in sorted((tmp_path / "work").glob("*.log")))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs
     data = json.loads((tmp_path / "out" / "mfmnist_checkpoints.json").read_text())
     names = list(data["results"]["scores"])
     assert names and all(n.startswith(("b64-step-", "b64-rep-step-")) for n in names), names

@@ -226,3 +226,37 @@ def test_replicate_time_padding_keeps_the_weights_and_changes_the_edge_frames():
     with torch.no_grad():
         verdicts = [d.eval()(video) for d in critics]
     assert verdicts[0].shape == verdicts[1].shape == (2,) and not torch.allclose(*verdicts)
+
+
+def test_replicate_time_doubling_is_the_cropped_full_transposed_convolution_and_repeats_exactly():
+    """The layer equals a reference built from first principles (scatter of each input frame through the
+    kernel's time taps), and training passes repeat bit for bit: time padding 3 in PyTorch's CPU kernel
+    wrote outside its buffer, which showed as NaN losses and runs that differed with the same seed."""
+    import torch.nn.functional as F
+
+    from vgpred.models.networks import EDGE_CROP, up3d
+
+    torch.manual_seed(0)
+    layer = up3d(3, 2, time_doubles=True, time_padding="replicate")
+    x = torch.randn(2, 3, 4, 8, 8, requires_grad=True)
+    edged = torch.cat([x[:, :, :1], x, x[:, :, -1:]], dim=2).detach()
+    # reference: output frame 2t + k - pad gets input frame t through time tap k (stride 2, kernel 4)
+    frames = []
+    for out in range(2 * 4):
+        total = 0
+        for t in range(edged.shape[2]):
+            k = out + EDGE_CROP - 2 * t
+            if 0 <= k < 4:
+                total = total + F.conv_transpose2d(edged[:, :, t], layer.weight[:, :, k], None, 2, 1)
+        frames.append(total)
+    reference = torch.stack(frames, dim=2)
+    runs = []
+    for _ in range(3):
+        y = layer(x)
+        grads = torch.autograd.grad((y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum(), [x, layer.weight])
+        runs.append((y.detach(), *grads))
+    assert runs[0][0].shape == (2, 2, 8, 16, 16)
+    assert torch.allclose(runs[0][0], reference, atol=1e-5)
+    for again in runs[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(runs[0], again))
+    assert all(torch.isfinite(t).all() for t in runs[0])

@@ -85,10 +85,20 @@ class _ReplicateTimeEdges:
         return super().forward(replicate_time_edges(x))
 
 
+EDGE_CROP = 3  # frames cut from each end of a time-doubling layer's output on edge-repeated input
+
+
 class EdgeReplicateConvTranspose3d(_ReplicateTimeEdges, nn.ConvTranspose3d):
     """A time-doubling layer on edge-repeated frames, cropped back to twice the input's
-    frames (time padding 3 instead of 1): output frames 0 and 2T-1 get two kernel taps
-    like every other frame."""
+    frames: output frames 0 and 2T-1 get two kernel taps like every other frame.
+
+    Built with time padding 0 and cropped by slicing (``EDGE_CROP`` frames at each end),
+    not with time padding 3: PyTorch 2.14's CPU transposed convolution with that padding
+    writes outside its buffer (heap corruption, NaN losses, runs that differ from one
+    another with the same seed)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x)[:, :, EDGE_CROP:-EDGE_CROP]
 
 
 class EdgeReplicateConv3d(_ReplicateTimeEdges, nn.Conv3d):
@@ -108,7 +118,7 @@ def up3d(cin: int, cout: int, time_doubles: bool, bias: bool = False, time_paddi
     if not time_doubles:
         return SpaceConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
     if time_padding == "replicate":
-        return EdgeReplicateConvTranspose3d(cin, cout, kernel, stride, padding=(3, 1, 1), bias=bias)
+        return EdgeReplicateConvTranspose3d(cin, cout, kernel, stride, padding=(0, 1, 1), bias=bias)
     return nn.ConvTranspose3d(cin, cout, kernel, stride, padding=1, bias=bias)
 
 
@@ -208,9 +218,12 @@ class TwoStreamGenerator(nn.Module):
             return self.video_head(h), self.mask_head(h)
         weight = torch.cat([video_conv.weight, mask_conv.weight], dim=1)
         bias = torch.cat([video_conv.bias, mask_conv.bias])
-        if isinstance(video_conv, EdgeReplicateConvTranspose3d):
+        edges = isinstance(video_conv, EdgeReplicateConvTranspose3d)
+        if edges:
             h = replicate_time_edges(h)
         y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
+        if edges:
+            y = y[:, :, EDGE_CROP:-EDGE_CROP]
         return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
 
 
