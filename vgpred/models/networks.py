@@ -78,17 +78,10 @@ class SpaceConv3d(_Fp32UnderCpuAutocast, nn.Conv3d):
     """A space-only (kernel 3x4x4, stride 1x2x2) down-sampling layer."""
 
 
-class _ReplicateTimeEdges:
-    """Runs the layer on its input with the first and last frame repeated once."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(replicate_time_edges(x))
-
-
 EDGE_CROP = 3  # frames cut from each end of a time-doubling layer's output on edge-repeated input
 
 
-class EdgeReplicateConvTranspose3d(_ReplicateTimeEdges, nn.ConvTranspose3d):
+class EdgeReplicateConvTranspose3d(nn.ConvTranspose3d):
     """A time-doubling layer on edge-repeated frames, cropped back to twice the input's
     frames: output frames 0 and 2T-1 get two kernel taps like every other frame.
 
@@ -97,12 +90,20 @@ class EdgeReplicateConvTranspose3d(_ReplicateTimeEdges, nn.ConvTranspose3d):
     writes outside its buffer (heap corruption, NaN losses, runs that differ from one
     another with the same seed)."""
 
+    def forward_with(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        """This layer's computation with other parameters (the generator's joined video + mask head)."""
+        y = F.conv_transpose3d(replicate_time_edges(x), weight, bias, self.stride, self.padding)
+        return y[:, :, EDGE_CROP:-EDGE_CROP]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(x)[:, :, EDGE_CROP:-EDGE_CROP]
+        return self.forward_with(x, self.weight, self.bias)
 
 
-class EdgeReplicateConv3d(_ReplicateTimeEdges, nn.Conv3d):
+class EdgeReplicateConv3d(nn.Conv3d):
     """A time-halving layer that reads the repeated edge frames where zeros were (time padding 0)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(replicate_time_edges(x))
 
 
 def replicate_time_edges(x: torch.Tensor) -> torch.Tensor:
@@ -218,12 +219,10 @@ class TwoStreamGenerator(nn.Module):
             return self.video_head(h), self.mask_head(h)
         weight = torch.cat([video_conv.weight, mask_conv.weight], dim=1)
         bias = torch.cat([video_conv.bias, mask_conv.bias])
-        edges = isinstance(video_conv, EdgeReplicateConvTranspose3d)
-        if edges:
-            h = replicate_time_edges(h)
-        y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
-        if edges:
-            y = y[:, :, EDGE_CROP:-EDGE_CROP]
+        if isinstance(video_conv, EdgeReplicateConvTranspose3d):
+            y = video_conv.forward_with(h, weight, bias)
+        else:
+            y = F.conv_transpose3d(h, weight, bias, video_conv.stride, video_conv.padding)
         return torch.tanh(y[:, :-1]), torch.sigmoid(y[:, -1:])
 
 

@@ -15,6 +15,9 @@ Everything a run writes lives in its numbered run folder:
 from __future__ import annotations
 
 import random
+import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,22 +90,15 @@ class _StopRequest:
         if self.requested or not self.graceful:
             raise KeyboardInterrupt
         self.requested = True
-        import sys
-
         print("vgpred: stopping after this step with a checkpoint (a second Ctrl-C stops at once)", file=sys.stderr,
               flush=True)
 
     def install(self) -> None:
-        import signal
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handler)
 
     def restore(self) -> None:
-        import signal
-
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous = {}
@@ -365,8 +361,10 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     except KeyboardInterrupt:
         stop.saving = True  # more signals wait until the interrupt checkpoint is written
         bar.close()
-        path = save_checkpoint()
-        stop.restore()
+        try:
+            path = save_checkpoint()
+        finally:
+            stop.restore()
         run.log_event(f"interrupted at step {step}; checkpoint {path}; continue with --resume {run.path}")
         dist.close()
         return run.path
