@@ -175,8 +175,9 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
 
 
 # Model settings a fine-tuned run may change: playback rate, the (fresh) discriminator's
-# width and the label names (the label count must stay, it shapes the class embedding).
-FINE_TUNE_FREE = ("fps", "d_width", "class_names")
+# width, the label names (the label count must stay, it shapes the class embedding) and
+# the time padding (the same weights; only the edge frames' taps change).
+FINE_TUNE_FREE = ("fps", "d_width", "class_names", "time_padding")
 
 
 def architecture_differences(initial: ModelConfig, wanted: ModelConfig) -> list[str]:
