@@ -98,6 +98,32 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     assert not differ, differ
 
 
+def test_resume_takes_the_learning_rate_of_its_configuration(mnist_cache, tmp_path):
+    """The optimizer state saved in a checkpoint holds the rate it ran with; a resumed
+    segment's ``optim.lr_g`` / ``optim.lr_d`` win (e.g. a discriminator warm-up with a
+    frozen generator, then both training)."""
+    from safetensors.torch import load_file
+
+    common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2", "train.ema_decay=0"]
+    run = _train(*common, "--out", tmp_path / "runs", "--steps", "2", "optim.lr_g=0")
+
+    def generator(step):
+        tensors = load_file(str(run / "checkpoints" / f"step-{step:07d}" / "tensors.safetensors"))
+        return {k: v for k, v in tensors.items() if k.startswith("generator/") and "running_" not in k
+                and "num_batches" not in k}
+
+    result = call_cli("train", "--no-progress", "--resume", run, "--steps", "4", "optim.lr_g=0")
+    assert result.code == 0, result.err
+    assert all(torch.equal(generator(2)[k], generator(4)[k]) for k in generator(2))  # still frozen
+    result = call_cli("train", "--no-progress", "--resume", run, "--steps", "6", "optim.lr_g=1e-3")
+    assert result.code == 0, result.err
+    moved = [k for k in generator(4) if not torch.equal(generator(4)[k], generator(6)[k])]
+    assert moved, "the generator did not train after its rate was raised"
+    assert "optim.lr_g: 0 -> 0.001" in (run / "log.txt").read_text()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {r["lr_g"] for r in rows if r["step"] > 4} == {1e-3}
+
+
 def test_training_on_a_cache_needs_no_pyav(mnist_cache, tmp_path):
     """Where PyAV cannot load, a cache still trains: PNG samples, one warning per sample, an export."""
     block = tmp_path / "block"

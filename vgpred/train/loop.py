@@ -282,6 +282,14 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         run.log_event(f"resumed from {latest[-1].name}")
         for opt in optimizers.values():
             align_optimizer_state(opt)  # saved state is contiguous; parameters may be channels-last
+        # The checkpoint's optimizer state carries the learning rate it was saved with; the
+        # configuration wins, so `--resume RUN optim.lr_g=...` changes it (and the logged rate is the one used).
+        for name, lr in (("g", cfg.optim.lr_g), ("d", cfg.optim.lr_d)):
+            groups = optimizers[name].param_groups if name in optimizers else []
+            if any(group["lr"] != lr for group in groups):
+                run.log_event(f"optim.lr_{name}: {groups[0]['lr']:g} -> {lr:g} (this segment's configuration)")
+                for group in groups:
+                    group["lr"] = lr
     g_train = maybe_compile(dist.wrap(gen_model), cfg.train.compile)
     d_train = maybe_compile(dist.wrap(disc), cfg.train.compile) if disc is not None else None
     d_critic = maybe_compile(disc, cfg.train.compile) if disc is not None else None
