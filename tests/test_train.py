@@ -114,10 +114,12 @@ def test_resume_takes_the_learning_rate_of_its_configuration(mnist_cache, tmp_pa
 
     result = call_cli("train", "--no-progress", "--resume", run, "--steps", "4", "optim.lr_g=0")
     assert result.code == 0, result.err
-    assert all(torch.equal(generator(2)[k], generator(4)[k]) for k in generator(2))  # still frozen
+    at_2, at_4 = generator(2), generator(4)
+    assert all(torch.equal(at_2[k], at_4[k]) for k in at_2)  # still frozen
     result = call_cli("train", "--no-progress", "--resume", run, "--steps", "6", "optim.lr_g=1e-3")
     assert result.code == 0, result.err
-    moved = [k for k in generator(4) if not torch.equal(generator(4)[k], generator(6)[k])]
+    at_6 = generator(6)
+    moved = [k for k in at_4 if not torch.equal(at_4[k], at_6[k])]
     assert moved, "the generator did not train after its rate was raised"
     assert "optim.lr_g: 0 -> 0.001" in (run / "log.txt").read_text()
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
