@@ -25,7 +25,10 @@
 # assets/models/mfmnist-64; VAL_CLIPS: validation clips, default 1024), writes
 # OUT_DIR/mfmnist_checkpoints.{md,json,png} and OUT_DIR/chosen.tgz: the chosen
 # candidate's run folder (exported, without checkpoints). Variant b64-rep (the recipe
-# with model.time_padding=replicate) is for this mode; mfmnist_variants.py scores the other four.
+# with model.time_padding=replicate) and the ft-* variants (fine-tunes of BASE, default
+# assets/models/mfmnist-64, with a held generator for the first 300 steps; cap their length
+# with EXTRA=train.steps=N) are for this mode; mfmnist_variants.py scores the other four.
+# OUT_DIR/runs.tgz holds every run's config, log and metrics (no checkpoints).
 set -u
 OUT=${1:?usage: gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]}
 DEADLINE=${2:-480}
@@ -36,6 +39,7 @@ EXTRA=${EXTRA:-}
 ROUND=${ROUND:-1000}
 CLIPS=${CLIPS:-8000}
 FROM=${FROM:-}
+BASE=${BASE:-assets/models/mfmnist-64}
 T0=$(date +%s)
 PY=${PYTHON:-python3}
 V="$PY -m vgpred"
@@ -47,6 +51,13 @@ overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
     b64) echo "" ;;
     b64-dw0.5) echo "model.d_width=0.5" ;;
     b64-rep) echo "model.time_padding=replicate" ;;
+    # fine-tunes of BASE (default: the bundled mfmnist-64): the generator is held for 300 steps while the
+    # fresh discriminator warms up (optim.freeze_g_steps), then learns at optim.lr_g
+    ft-rep) echo "--init-from $BASE model.time_padding=replicate optim.freeze_g_steps=300 optim.lr_g=2e-4" ;;
+    ft-rep-s1) echo "--init-from $BASE model.time_padding=replicate optim.freeze_g_steps=300 optim.lr_g=2e-4 train.seed=1" ;;
+    ft-rep-lr1e-4) echo "--init-from $BASE model.time_padding=replicate optim.freeze_g_steps=300 optim.lr_g=1e-4" ;;
+    ft-zeros) echo "--init-from $BASE optim.freeze_g_steps=300 optim.lr_g=2e-4" ;;
+    ft-zeros-lr1e-4) echo "--init-from $BASE optim.freeze_g_steps=300 optim.lr_g=1e-4" ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
@@ -78,6 +89,8 @@ if [ -n "$FROM" ]; then
   if [ -d "$chosen/checkpoints" ]; then  # a checkpoint's export (a --compare model has none)
     tar -C "$(dirname "$chosen")" -czf "$OUT/chosen.tgz" --exclude=checkpoints "$(basename "$chosen")"
   fi
+  # every run's record (config, log, metrics, last sample sheet), without checkpoints or exports
+  tar -C "$WORK/runs" -czf "$OUT/runs.tgz" --exclude=checkpoints --exclude=export --exclude='*.mp4' $VARIANTS
   ls -la "$OUT"; echo "done at $(( $(date +%s) - T0 )) s"; exit 0
 fi
 for v in $VARIANTS; do

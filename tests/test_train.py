@@ -126,6 +126,39 @@ def test_resume_takes_the_learning_rate_of_its_configuration(mnist_cache, tmp_pa
     assert {r["lr_g"] for r in rows if r["step"] > 4} == {1e-3}
 
 
+def test_freeze_g_steps_holds_the_generator_then_trains_it(mnist_cache, tmp_path):
+    """``optim.freeze_g_steps=N``: the generator keeps its weights for N steps (the
+    discriminator trains), then learns at ``optim.lr_g``; the same as a segment with
+    ``optim.lr_g=0`` resumed with the rate (Adam's moments accumulate in both)."""
+    from safetensors.torch import load_file
+
+    common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2", "train.ema_decay=0",
+              "train.keep_checkpoints=10"]
+
+    def generator(run, step):
+        tensors = load_file(str(run / "checkpoints" / f"step-{step:07d}" / "tensors.safetensors"))
+        return {k: v for k, v in tensors.items() if k.startswith("generator/") and "running_" not in k
+                and "num_batches" not in k}
+
+    run = _train(*common, "--out", tmp_path / "one", "--steps", "6", "optim.freeze_g_steps=4", "optim.lr_g=1e-3")
+    at_2, at_4, at_6 = (generator(run, s) for s in (2, 4, 6))
+    assert all(torch.equal(at_2[k], at_4[k]) for k in at_2)  # held
+    assert [k for k in at_4 if not torch.equal(at_4[k], at_6[k])], "the generator did not train after the hold"
+    assert "step 4: the generator's learning rate 0.001 starts" in (run / "log.txt").read_text()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr_g"] for r in rows if r["step"] in (4, 5, 6)] == [0.0, 1e-3, 1e-3]
+
+    two = _train(*common, "--out", tmp_path / "two", "--steps", "4", "optim.lr_g=0")
+    result = call_cli("train", "--no-progress", "--resume", two, "--steps", "6", "optim.lr_g=1e-3")
+    assert result.code == 0, result.err
+    segments = generator(two, 6)
+    assert all(torch.allclose(at_6[k], segments[k], atol=1e-6) for k in at_6)
+
+    result = call_cli("train", *TINY, *map(str, common), "--out", tmp_path / "bad", "optim.freeze_g_steps=-1")
+    assert result.code != 0 and "optim.freeze_g_steps=-1: must be >= 0" in result.err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_training_on_a_cache_needs_no_pyav(mnist_cache, tmp_path):
     """Where PyAV cannot load, a cache still trains: PNG samples, one warning per sample, an export."""
     block = tmp_path / "block"

@@ -49,6 +49,8 @@ class OptimConfig:
     lr_d: float = 2e-4  # discriminator learning rate
     beta1: float = 0.5
     beta2: float = 0.999
+    freeze_g_steps: int = 0  # the first N steps run with the generator's lr at 0 (its Adam moments still
+                             # accumulate): a fresh discriminator catches up with a fine-tuned generator first
 
 
 @dataclass

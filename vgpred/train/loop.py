@@ -201,6 +201,11 @@ class GanStep:
         return stats
 
 
+def lr_g_at(cfg: Config, step: int) -> float:
+    """The generator's learning rate for the step after ``step`` steps: 0 while ``optim.freeze_g_steps`` holds it."""
+    return 0.0 if step < cfg.optim.freeze_g_steps else cfg.optim.lr_g
+
+
 def initial_generator(source: str, wanted: ModelConfig) -> tuple[VideoGenerator, Path]:
     """The generator of the model folder (or bundled model) ``source``, checked against ``wanted``, and its folder.
 
@@ -227,6 +232,8 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     device = dist.device if dist.enabled else resolve_device(cfg.train.device)
     precision = resolve_precision(cfg.train.precision, device)
     objective = OBJECTIVES.get(cfg.loss.loss)
+    if cfg.optim.freeze_g_steps < 0:
+        raise VgpredError(f"optim.freeze_g_steps={cfg.optim.freeze_g_steps}: must be >= 0")
     dataset = open_dataset(data, channels=cfg.model.channels)
     if len(dataset) == 0:
         raise VgpredError(f"{data}: the dataset holds no usable clips")
@@ -264,7 +271,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     ema = EMA(gen_model, cfg.train.ema_decay, cfg.train.ema_warmup) if cfg.train.ema_decay > 0 else None
     betas = (cfg.optim.beta1, cfg.optim.beta2)
     fused = fused_optimizer(device)
-    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=cfg.optim.lr_g, betas=betas, fused=fused)}
+    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=lr_g_at(cfg, 0), betas=betas, fused=fused)}
     if disc is not None:
         optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas, fused=fused)
     modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
@@ -284,7 +291,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
             align_optimizer_state(opt)  # saved state is contiguous; parameters may be channels-last
         # The checkpoint's optimizer state carries the learning rate it was saved with; the
         # configuration wins, so `--resume RUN optim.lr_g=...` changes it (and the logged rate is the one used).
-        for name, lr in (("g", cfg.optim.lr_g), ("d", cfg.optim.lr_d)):
+        for name, lr in (("g", lr_g_at(cfg, step)), ("d", cfg.optim.lr_d)):
             groups = optimizers[name].param_groups if name in optimizers else []
             if any(group["lr"] != lr for group in groups):
                 run.log_event(f"optim.lr_{name}: {groups[0]['lr']:g} -> {lr:g} (this segment's configuration)")
@@ -336,6 +343,11 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                 raise KeyboardInterrupt
             t0 = time.perf_counter()
             clips, labels = next(data_iter)
+            if step == cfg.optim.freeze_g_steps > 0:  # the generator's updates start with this step
+                for group in optimizers["g"].param_groups:
+                    group["lr"] = cfg.optim.lr_g
+                run.log_event(f"step {step}: the generator's learning rate {cfg.optim.lr_g:g} starts "
+                              f"(optim.freeze_g_steps)")
             stats = gan_step(clips, labels)
             step += 1
             if ema is not None:
@@ -355,7 +367,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
             window_work += time.perf_counter() - t0  # data + step, not sample/checkpoint writing
             if log_now:
                 global_batch = cfg.train.batch_size * dist.world_size
-                row.update(step=step, batch_size=global_batch, lr_g=cfg.optim.lr_g, lr_d=cfg.optim.lr_d,
+                row.update(step=step, batch_size=global_batch, lr_g=lr_g_at(cfg, step - 1), lr_d=cfg.optim.lr_d,
                            samples_per_s=global_batch * count / max(window_work, 1e-9),
                            seconds=time.perf_counter() - started, epoch=loader.state_dict()["epoch"])
                 run.log_metrics(row)
