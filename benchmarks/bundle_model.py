@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     description = DESCRIPTIONS.get(args.name, "")
     config["info"] = {**config.get("info", {}), "description": description, "config_hash": run["hash"]}
     config["info"]["data"] = Path(config["info"].get("data", "")).name  # no machine-specific paths
+    base = result["runs"].get(run.get("base") or "")  # the run this one fine-tunes, if any
+    if base is not None:  # a path in the work folder (or to a bundled model this one may replace) says nothing
+        config["info"]["init_from"] = f"{args.table}'s {run['base']} ({base['steps']} steps)"
     (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
 
     label_mode = config["model"]["mode"] == "label"
@@ -217,6 +220,9 @@ def main(argv: list[str] | None = None) -> None:
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
         f"on `{Path(run['data']).name}`, {run['train_seconds'] / 60:.1f} min on {trained_on}"
         f" ({run['samples_per_s']:.1f} samples/s, second half of the run{'; ' + args.training_note if args.training_note else ''})",
+        *([f"- fine-tuned from the table's `{run['base']}` model ({base['steps']} steps; it is scored beside "
+           f"this one in the table), with `{' '.join(o for o in run['overrides'] if not o.startswith(('train.init_from=', 'train.seed=')))}`"]
+          if base is not None else []),
         f"- recipe: `{run['config']}` (config hash `{run['hash']}`)", "",
         "## Reproduce", "", "```bash", result["command"],
         f"python benchmarks/bundle_model.py --table {args.table}"
@@ -249,8 +255,11 @@ def main(argv: list[str] | None = None) -> None:
     if image_evaluation:
         lines += targets(evaluation, checks, parts)
     lines += ["## Known limits", "",
-              f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}, on {train_clips} clips: a "
-              "demonstration of the method and the toolkit, not a general-purpose video model.",
+              (f"- Fine-tuned for {run['train_seconds'] / 60:.0f} minutes on {trained_on} from a "
+               f"{base['steps']}-step model" if base is not None else
+               f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}")
+              + f", on {train_clips} clips: a demonstration of the method and the toolkit, not a general-purpose "
+              "video model.",
               (f"- Videos are {model['resolution']}x{model['resolution']}, {model['frames']} frames at "
                f"{model['fps']:g} fps; which labels it follows is in the table above." + collapse_note(labels)
                if label_mode else

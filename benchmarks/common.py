@@ -166,6 +166,7 @@ class TrainedRun:
     overrides: list[str]
     hash: str
     reused: bool
+    base: str | None = None  # the run (of the same table) this one fine-tunes
 
     @property
     def export(self) -> Path:
@@ -186,15 +187,16 @@ class TrainedRun:
         """A sentence for the report when the run's network has the encoder skips, else ''."""
         if not json.loads((self.export / "config.json").read_text())["model"].get("skips"):
             return ""
-        return " Both networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the paper)."
+        return " The networks have the recipe's U-Net skips from the frame encoder (`model.skips`, not in the paper)."
 
     def summary(self) -> dict[str, Any]:
         """Config, hash, steps, and the training time and speed read from metrics.jsonl."""
-        rows = [json.loads(line) for line in (self.path / "metrics.jsonl").read_text().splitlines() if line.strip()]
+        metrics = self.path / "metrics.jsonl"  # a model folder given instead of a run has none
+        rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()] if metrics.is_file() else []
         speeds = [r["samples_per_s"] for r in rows[len(rows) // 2:] if "samples_per_s" in r]
         return {"config": self.config, "data": str(self.data), "mode": self.mode, "steps": self.steps,
                 "overrides": self.overrides,
-                "hash": self.hash, "run": str(self.path), "reused": self.reused,
+                "hash": self.hash, "run": str(self.path), "reused": self.reused, "base": self.base,
                 "hardware": self.hardware, "train_seconds": training_seconds(rows),
                 "samples_per_s": sum(speeds) / len(speeds) if speeds else None,
                 "final": {k: v for k, v in (rows[-1] if rows else {}).items()
@@ -346,6 +348,10 @@ class Benchmark:
             secs = f"{s['train_seconds']:.0f} s" if s["train_seconds"] is not None else "n/a"
             speed = f"{s['samples_per_s']:.1f} samples/s" if s["samples_per_s"] else "n/a"
             extra = " ".join(o for o in run.overrides if not o.startswith("train.seed="))
+            if not (run.path / "config.yaml").is_file():  # a model folder given to the script, not a run
+                lines.append(f"- {name}: the model folder `{run.config}` ({run.steps} steps; given, not trained "
+                             f"here), copied to `{run.export}`")
+                continue
             lines.append(f"- {name}: `vgpred train --mode {run.mode} --data {run.data} --config {run.config} "
                          f"--steps {run.steps}"
                          f"{' ' + extra if extra else ''}` (config hash `{run.hash}`; {secs}, {speed}"

@@ -51,7 +51,11 @@ def _finite(x) -> bool:
 def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     data = run_table("table1_mfmnist.py", tmp_path)
     models = data["results"]["evaluation"]["models"]
-    assert set(models) == {"copy-first-frame", "gan", "regressor"}
+    assert set(models) == {"copy-first-frame", "gan", "gan-base", "regressor"}
+    base_export = Path(data["runs"]["gan-base"]["run"], "export")
+    assert data["runs"]["gan"]["base"] == "gan-base"  # stage 2 fine-tunes stage 1
+    assert "optim.freeze_g_steps=2" in data["runs"]["gan"]["overrides"]
+    assert f"train.init_from={base_export}" in data["runs"]["gan"]["overrides"]
     assert models["gan"]["k"] == 2 and models["regressor"]["k"] == 1 and models["regressor"]["latent_dim"] == 0
     assert len(models["gan"]["metrics"]["psnr"]["best_of_k"]["per_horizon"]) == 7  # 8 frames: horizons 1..7
     assert models["copy-first-frame"]["frame0"]["psnr"] == 100.0
@@ -86,6 +90,25 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
 
     assert "U-Net skips from the frame encoder" in card  # the recipe's addition to the paper is on the card
     assert load_model(folder).cfg.channels == 1 and load_model(folder).cfg.skips
+    assert "fine-tuned from the table's `gan-base` model (4 steps" in card and "optim.freeze_g_steps=2" in card
+    assert json.loads((folder / "config.json").read_text())["info"]["init_from"] == "table1_mfmnist's gan-base (4 steps)"
+
+    # Stage 1 from a model folder (--base): copied, not trained; the fine-tune of it is a new run.
+    given = tmp_path / "given-base"
+    import shutil
+
+    shutil.copytree(base_export, given)
+    third = run_table("table1_mfmnist.py", tmp_path, "--base", str(given))
+    assert third["runs"]["gan-base"]["config"] == str(given) and third["runs"]["gan-base"]["train_seconds"] is None
+    assert not third["runs"]["gan"]["reused"] and third["runs"]["regressor"]["reused"]
+    assert third["runs"]["gan"]["hash"] != data["runs"]["gan"]["hash"]
+    md = (tmp_path / "results" / "smoke" / "table1_mfmnist.md").read_text()
+    assert f"- gan-base: the model folder `{given}` (4 steps; given, not trained here)" in md
+    proc = subprocess.run([sys.executable, str(BENCH / "table1_mfmnist.py"), "--scale", "smoke", "--work",
+                           str(tmp_path / "work"), "--out", str(tmp_path / "results"), "--base", str(tmp_path / "nowhere")],
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == f"[table1_mfmnist] --base {tmp_path / 'nowhere'}: not a model folder (config.json + model.safetensors)"
 
 
 @pytest.mark.slow
