@@ -35,6 +35,11 @@ DESCRIPTIONS = {
 }
 
 
+def minutes(seconds: float) -> str:
+    """``48 minutes``, ``1.1 minutes``: whole minutes from ten on."""
+    return f"{seconds / 60:.0f} minutes" if seconds >= 600 else f"{seconds / 60:.1f} minutes"
+
+
 def motion_and_diversity(videos) -> dict:
     """Mean |last - first frame| and mean pairwise |difference| between K videos, on [0, 1] pixels."""
     k = len(videos)
@@ -162,6 +167,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training-note", default="",
                         help="a fact about the training run the files do not hold, for the card's training line "
                              "(e.g. 'the GPU was shared with three other runs')")
+    parser.add_argument("--before", default="",
+                        help="a command the reproduction runs first, shown above the table's command on the card "
+                             "(e.g. fetching the model a --base option names)")
     parser.add_argument("--work", type=Path, default=None, help="the table's work folder (default benchmarks/work/<table>)")
     parser.add_argument("--dest", type=Path, default=REPO / "assets" / "models",
                         help="folder that receives <name>/ (default assets/models)")
@@ -214,7 +222,7 @@ def main(argv: list[str] | None = None) -> None:
         + (", with U-Net skips from the frame encoder into both streams (`model.skips`; not in the paper, "
            "whose 4x4 code alone leaves frame 0 blurred)" if model.get("skips") else ", the paper's layers")
         + (", edge frames repeated instead of zero-padded in every layer that doubles or halves time "
-           "(`model.time_padding=replicate`; not in the paper, whose zero padding leaves the last frame blurred)"
+           "(`model.time_padding=replicate`; not in the paper, which pads with zero frames)"
            if model.get("time_padding") == "replicate" else ""),
         f"- weights: EMA generator{'' if label_mode else ' + encoder'}, {(tmp / WEIGHTS_NAME).stat().st_size / 1e6:.1f} MB safetensors",
         f"- training: {run['steps']} steps of batch {train_cfg['batch_size']} "
@@ -224,12 +232,13 @@ def main(argv: list[str] | None = None) -> None:
            f"this one in the table), with `{' '.join(o for o in run['overrides'] if not o.startswith(('train.init_from=', 'train.seed=')))}`"]
           if base is not None else []),
         f"- recipe: `{run['config']}` (config hash `{run['hash']}`)", "",
-        "## Reproduce", "", "```bash", result["command"],
+        "## Reproduce", "", "```bash", *([args.before] if args.before else []), result["command"],
         f"python benchmarks/bundle_model.py --table {args.table}"
         + (f" --run {args.run}" if args.run != "gan" else "") + f" --name {args.name}"
         + (" --photos " + " ".join(c["photo"] for c in checks) if checks else "")
         + (" --clips " + " ".join(map(str, args.clips)) if args.clips else "")
-        + (" --training-note " + shlex.quote(args.training_note) if args.training_note else ""), "```", "",
+        + (" --training-note " + shlex.quote(args.training_note) if args.training_note else "")
+        + (" --before " + shlex.quote(args.before) if args.before else ""), "```", "",
     ]
     if label_mode:
         lines += label_section(result["results"], args.table)
@@ -241,7 +250,8 @@ def main(argv: list[str] | None = None) -> None:
         lines.append("")
     else:
         lines += ["## Evaluation on held-out clips", "",
-                  f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`):", ""]
+                  f"From `benchmarks/results/{args.table}.md` (same run, same harness as `vgpred evaluate`; "
+                  f"`{args.run}` is this model):", ""]
     if image_evaluation:
         lines += [markdown_summary(evaluation), ""]
     if checks:
@@ -255,9 +265,9 @@ def main(argv: list[str] | None = None) -> None:
     if image_evaluation:
         lines += targets(evaluation, checks, parts)
     lines += ["## Known limits", "",
-              (f"- Fine-tuned for {run['train_seconds'] / 60:.0f} minutes on {trained_on} from a "
+              (f"- Fine-tuned for {minutes(run['train_seconds'])} on {trained_on} from a "
                f"{base['steps']}-step model" if base is not None else
-               f"- Trained for {run['train_seconds'] / 60:.0f} minutes on {trained_on}")
+               f"- Trained for {minutes(run['train_seconds'])} on {trained_on}")
               + f", on {train_clips} clips: a demonstration of the method and the toolkit, not a general-purpose "
               "video model.",
               (f"- Videos are {model['resolution']}x{model['resolution']}, {model['frames']} frames at "

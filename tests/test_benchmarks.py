@@ -72,7 +72,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
         [sys.executable, str(BENCH / "bundle_model.py"), "--table", "table1_mfmnist", "--name", "mf-test",
          "--results", str(tmp_path / "results" / "smoke"), "--work", str(tmp_path / "work"),
          "--dest", str(tmp_path / "models"), "--photos", str(REPO / "assets" / "examples" / "fashion-digits.png"),
-         "--clips", "data/mfmnist2-test", "--training-note", "a shared machine"],
+         "--clips", "data/mfmnist2-test", "--training-note", "a shared machine", "--before", "echo fetch the base"],
         capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -86,6 +86,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert data["command"] in card and "--clips data/mfmnist2-test" in card
     assert "min on cpu (" in card and "second half of the run; a shared machine)" in card
     assert "--training-note 'a shared machine'" in card  # the card's command reproduces the card
+    assert f"echo fetch the base\n{data['command']}\n" in card and "--before 'echo fetch the base'" in card
     from vgpred.modelfile import load_model
 
     assert "U-Net skips from the frame encoder" in card  # the recipe's addition to the paper is on the card
