@@ -4,7 +4,7 @@ Chain: ``vgpred data moving-mnist`` (2 digits, 64x64, 16 frames; digits of the
 Fashion-MNIST train split for training, of the test split for the held-out clips),
 the VideoGAN in two stages: ``gan-base``, ``vgpred train --mode image --config
 configs/bench-mfmnist.yaml`` (the recipe, 6000 steps), then ``gan``, a fine-tune of
-it (``--init-from``; :data:`FINE_TUNE`: edge frames repeated in the layers that
+it (``--init-from``; :func:`fine_tune`: edge frames repeated in the layers that
 double or halve time, the generator held for its first 300 steps while the fresh
 discriminator warms up, then 700 steps at lr 1e-4), the same network with
 ``loss=l1`` (the deterministic regressor: latent_dim 0, no discriminator), then one
@@ -27,6 +27,7 @@ git commit 917d00b:
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -49,14 +50,10 @@ def fine_tune(hold: int) -> list[str]:
     return ["model.time_padding=replicate", f"optim.freeze_g_steps={hold}", "optim.lr_g=1e-4"]
 
 
-FINE_TUNE = fine_tune(SCALES["full"]["hold"])
-
 
 def given_base(bench: Benchmark, folder: Path, train: Path) -> TrainedRun:
     """Stage 1 from a model folder: copied into the work folder under its weights' hash (so that another
     --base never reuses a fine-tune of this one)."""
-    import json
-
     weights = (folder / "model.safetensors").read_bytes()
     digest = hashlib.sha256(weights).hexdigest()[:12]
     holder = bench.work / "base" / digest  # TrainedRun.export is <path>/export

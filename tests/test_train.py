@@ -126,6 +126,34 @@ def test_resume_takes_the_learning_rate_of_its_configuration(mnist_cache, tmp_pa
     assert {r["lr_g"] for r in rows if r["step"] > 4} == {1e-3}
 
 
+def test_resume_records_its_settings_in_config_yaml(mnist_cache, tmp_path):
+    """``--resume RUN key=value`` rewrites config.yaml (after the checkpoint loaded), so a later plain
+    ``--resume`` (what an interrupted run prints) goes on with those settings, not the first segment's."""
+    import yaml
+
+    common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2", "train.ema_decay=0"]
+    run = _train(*common, "--out", tmp_path / "runs", "--steps", "2", "optim.lr_g=0")
+    result = call_cli("train", "--no-progress", "--resume", run, "--steps", "4", "optim.lr_g=1e-3")
+    assert result.code == 0, result.err
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["train"]["steps"] == 4 and saved["optim"]["lr_g"] == 1e-3
+    log = (run / "log.txt").read_text()
+    assert "config.yaml updated for the resumed steps: optim.lr_g: 0.0 -> 0.001, train.steps: 2 -> 4" in log
+
+    result = call_cli("train", "--no-progress", "--resume", run, "--steps", "6")  # no learning rate given
+    assert result.code == 0, result.err
+    log = (run / "log.txt").read_text()
+    assert "optim.lr_g: 0.001 -> 0" not in log and log.count("config.yaml updated") == 2
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert {r["lr_g"] for r in rows if r["step"] > 2} == {1e-3}
+
+    before = (run / "config.yaml").read_text()  # a network the checkpoint does not fit: refused, nothing written
+    result = call_cli("train", "--no-progress", "--resume", run, "--steps", "8", "model.latent_dim=7")
+    assert result.code != 0 and "Traceback" not in result.err
+    assert f"--resume {run}: model.latent_dim=7 (the run has " in result.err and "a run keeps its network" in result.err
+    assert (run / "config.yaml").read_text() == before
+
+
 def test_freeze_g_steps_holds_the_generator_then_trains_it(mnist_cache, tmp_path):
     """``optim.freeze_g_steps=N``: the generator keeps its weights for N steps (the
     discriminator trains), then learns at ``optim.lr_g``; the same as a segment with

@@ -60,6 +60,7 @@ def train(
         if config is not None:
             raise UsageError("--config: not allowed with --resume (the run folder's config.yaml is used)")
         cfg = build_config(run.path / "config.yaml", extra)
+        _check_resumed_network(resume, build_config(run.path / "config.yaml").model, cfg.model)
         data = data or (Path(RunDir.data_path(run.path)) if RunDir.data_path(run.path) else None)
     else:
         preset = preset_path(config) if config else None
@@ -83,6 +84,25 @@ def train(
 
     path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress)
     typer.echo(str(path))
+
+
+# Settings a resumed run may change: its checkpoint's weights still fit.
+RESUME_FREE = ("fps", "time_padding", "class_names")
+
+
+def _check_resumed_network(run: Path, saved, wanted) -> None:
+    """A resumed run keeps its network: refuse (one line, before anything is written) a setting its
+    checkpoint's weights would not fit."""
+    from dataclasses import asdict
+
+    from vgpred.errors import UsageError
+
+    changed = [f"model.{name}={getattr(wanted, name)!r} (the run has {value!r})"
+               for name, value in asdict(saved).items() if name not in RESUME_FREE and getattr(wanted, name) != value]
+    if changed:
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise UsageError(f"--resume {run}: {changed[0]}{more}; a run keeps its network: start a new run "
+                         f"(--init-from {run}/export begins from its generator)")
 
 
 def check_model_config_for_training(cfg, check) -> None:

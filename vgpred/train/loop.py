@@ -297,6 +297,10 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                 run.log_event(f"optim.lr_{name}: {groups[0]['lr']:g} -> {lr:g} (this segment's configuration)")
                 for group in groups:
                     group["lr"] = lr
+    if resume and dist.is_main:  # after the checkpoint loaded: a setting it refuses never reaches config.yaml
+        changes = run.record_config(cfg)
+        if changes:
+            run.log_event("config.yaml updated for the resumed steps: " + ", ".join(changes))
     g_train = maybe_compile(dist.wrap(gen_model), cfg.train.compile)
     d_train = maybe_compile(dist.wrap(disc), cfg.train.compile) if disc is not None else None
     d_critic = maybe_compile(disc, cfg.train.compile) if disc is not None else None

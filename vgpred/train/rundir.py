@@ -62,6 +62,22 @@ class RunDir:
             raise VgpredError(f"{path}: not a vgpred run folder (no config.yaml)")
         return cls(path, enabled=enabled)
 
+    def record_config(self, cfg: Config) -> list[str]:
+        """Rewrite ``config.yaml`` with a resumed segment's settings, so that a later plain ``--resume``
+        continues with them; returns the changes (``train.steps: 2000 -> 4000``), empty when none."""
+        import yaml
+
+        path = self.path / "config.yaml"
+        old, new = yaml.safe_load(path.read_text()) or {}, to_dict(cfg)
+        changes = [f"{section}.{key}: {old.get(section, {}).get(key)!r} -> {value!r}"
+                   for section, values in new.items() for key, value in values.items()
+                   if old.get(section, {}).get(key) != value]
+        if changes and self.enabled:
+            temp = path.with_name(path.name + ".tmp")
+            temp.write_text(yaml.safe_dump(new, sort_keys=False))
+            temp.replace(path)
+        return changes
+
     def add_segment(self, hardware: str) -> None:
         """Append this process's hardware to ``run.json``'s ``segments`` (one per start or resume)."""
         if not self.enabled:
