@@ -238,14 +238,18 @@ class Benchmark:
     def config(self, name: str) -> Path:
         return CONFIGS / f"{name}.yaml"
 
-    def vgpred(self, *args: Any, log: str) -> str:
-        """Run ``python -m vgpred ARGS`` (the installed CLI); return stdout; stop on failure."""
+    def vgpred(self, *args: Any, log: str, threads: int | None = None) -> str:
+        """Run ``python -m vgpred ARGS`` (the installed CLI); return stdout; stop on failure.
+
+        ``threads``: PyTorch's CPU threads for this process (OMP_NUM_THREADS), for runs started side by side.
+        """
         cmd = [sys.executable, "-m", "vgpred", *map(str, args)]
         log_file = self.work / "logs" / f"{log}.log"
         self.log(f"$ vgpred {shlex.join(cmd[3:])}")
+        env = {**os.environ, "OMP_NUM_THREADS": str(threads)} if threads else None
         with open(log_file, "w") as err:
             proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, cwd=REPO,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL, env=env)
         if proc.returncode != 0:
             tail = log_file.read_text().strip().splitlines()[-5:]
             raise SystemExit(f"[{self.table}] vgpred {args[0]} failed (exit {proc.returncode}); "
