@@ -180,10 +180,15 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
 FINE_TUNE_FREE = ("fps", "d_width", "class_names", "time_padding")
 
 
-def architecture_differences(initial: ModelConfig, wanted: ModelConfig) -> list[str]:
-    """``model.key=wanted (the initial model has value)`` for each generator setting that differs."""
+# Settings a resumed run may change: its checkpoint holds the discriminator too, so d_width is fixed.
+RESUME_FREE = tuple(name for name in FINE_TUNE_FREE if name != "d_width")
+
+
+def architecture_differences(initial: ModelConfig, wanted: ModelConfig, free: tuple[str, ...] = FINE_TUNE_FREE,
+                             holder: str = "the initial model") -> list[str]:
+    """``model.key=wanted (the initial model has value)`` for each setting outside ``free`` that differs."""
     differences = []
     for name, value in to_dict(initial).items():
-        if name not in FINE_TUNE_FREE and getattr(wanted, name) != value:
-            differences.append(f"model.{name}={getattr(wanted, name)!r} (the initial model has {value!r})")
+        if name not in free and getattr(wanted, name) != value:
+            differences.append(f"model.{name}={getattr(wanted, name)!r} ({holder} has {value!r})")
     return differences

@@ -86,19 +86,13 @@ def train(
     typer.echo(str(path))
 
 
-# Settings a resumed run may change: its checkpoint's weights still fit.
-RESUME_FREE = ("fps", "time_padding", "class_names")
-
-
 def _check_resumed_network(run: Path, saved, wanted) -> None:
     """A resumed run keeps its network: refuse (one line, before anything is written) a setting its
     checkpoint's weights would not fit."""
-    from dataclasses import asdict
-
     from vgpred.errors import UsageError
+    from vgpred.modelfile import RESUME_FREE, architecture_differences
 
-    changed = [f"model.{name}={getattr(wanted, name)!r} (the run has {value!r})"
-               for name, value in asdict(saved).items() if name not in RESUME_FREE and getattr(wanted, name) != value]
+    changed = architecture_differences(saved, wanted, free=RESUME_FREE, holder="the run")
     if changed:
         more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
         raise UsageError(f"--resume {run}: {changed[0]}{more}; a run keeps its network: start a new run "
