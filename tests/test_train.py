@@ -98,19 +98,24 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     assert not differ, differ
 
 
+def _trained_generator(run: Path, step: int) -> dict:
+    """The generator's learned tensors (no BatchNorm statistics) in the run's checkpoint of ``step``."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(run / "checkpoints" / f"step-{step:07d}" / "tensors.safetensors"))
+    return {k: v for k, v in tensors.items() if k.startswith("generator/") and "running_" not in k
+            and "num_batches" not in k}
+
+
 def test_resume_takes_the_learning_rate_of_its_configuration(mnist_cache, tmp_path):
     """The optimizer state saved in a checkpoint holds the rate it ran with; a resumed
     segment's ``optim.lr_g`` / ``optim.lr_d`` win (e.g. a discriminator warm-up with a
     frozen generator, then both training)."""
-    from safetensors.torch import load_file
-
     common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2", "train.ema_decay=0"]
     run = _train(*common, "--out", tmp_path / "runs", "--steps", "2", "optim.lr_g=0")
 
     def generator(step):
-        tensors = load_file(str(run / "checkpoints" / f"step-{step:07d}" / "tensors.safetensors"))
-        return {k: v for k, v in tensors.items() if k.startswith("generator/") and "running_" not in k
-                and "num_batches" not in k}
+        return _trained_generator(run, step)
 
     result = call_cli("train", "--no-progress", "--resume", run, "--steps", "4", "optim.lr_g=0")
     assert result.code == 0, result.err
@@ -158,16 +163,9 @@ def test_freeze_g_steps_holds_the_generator_then_trains_it(mnist_cache, tmp_path
     """``optim.freeze_g_steps=N``: the generator keeps its weights for N steps (the
     discriminator trains), then learns at ``optim.lr_g``; the same as a segment with
     ``optim.lr_g=0`` resumed with the rate (Adam's moments accumulate in both)."""
-    from safetensors.torch import load_file
-
     common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2", "train.ema_decay=0",
               "train.keep_checkpoints=10"]
-
-    def generator(run, step):
-        tensors = load_file(str(run / "checkpoints" / f"step-{step:07d}" / "tensors.safetensors"))
-        return {k: v for k, v in tensors.items() if k.startswith("generator/") and "running_" not in k
-                and "num_batches" not in k}
-
+    generator = _trained_generator
     run = _train(*common, "--out", tmp_path / "one", "--steps", "6", "optim.freeze_g_steps=4", "optim.lr_g=1e-3")
     at_2, at_4, at_6 = (generator(run, s) for s in (2, 4, 6))
     assert all(torch.equal(at_2[k], at_4[k]) for k in at_2)  # held
