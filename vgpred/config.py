@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vgpred.errors import VgpredError
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+from vgpred.paths import CONFIG_DIR
 
 
 @dataclass

@@ -16,12 +16,13 @@ from vgpred import __version__
 from vgpred.config import ModelConfig, model_config_from_dict, to_dict
 from vgpred.errors import VgpredError
 from vgpred.io.atomic import atomic_write_bytes
+from vgpred.paths import ASSETS_DIR
 
 FORMAT = "vgpred-model"
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "models"
+MODELS_DIR = ASSETS_DIR / "models"
 DEFAULT_MODEL = "scenes-64"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
 
@@ -32,9 +33,9 @@ MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
 def bundled_models() -> dict[str, Path]:
     """Names and folders of the models shipped in ``assets/models``."""
-    if not ASSETS_DIR.is_dir():
+    if not MODELS_DIR.is_dir():
         return {}
-    return {p.name: p for p in sorted(ASSETS_DIR.iterdir()) if (p / CONFIG_NAME).is_file()}
+    return {p.name: p for p in sorted(MODELS_DIR.iterdir()) if (p / CONFIG_NAME).is_file()}
 
 
 def resolve_model_dir(path: str | os.PathLike | None) -> Path:
@@ -43,7 +44,7 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
         models = bundled_models()
         if DEFAULT_MODEL not in models:
             raise VgpredError(
-                f"no bundled default model ({DEFAULT_MODEL}) in {ASSETS_DIR}; pass --checkpoint DIR "
+                f"no bundled default model ({DEFAULT_MODEL}) in {MODELS_DIR}; pass --checkpoint DIR "
                 "with a model folder exported by `vgpred train`"
             )
         return models[DEFAULT_MODEL]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 
-import click
 import typer
 
 from vgpred import __version__
@@ -60,9 +59,12 @@ def _fail(message: str, code: int) -> "NoReturn":  # noqa: F821
     sys.exit(code)
 
 
-# Typer may bring its own copy of click, whose exceptions do not derive from the installed click's.
-_CLICK_ERRORS = tuple({click.ClickException, *(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")})
-_ABORTS = (click.exceptions.Abort, typer.Abort, KeyboardInterrupt)
+# Usage errors derive from the ClickException of whichever click typer runs on (a
+# dependency in older typer releases, a private copy in newer ones), reached through
+# typer's public BadParameter, so vgpred imports only typer.
+_USAGE_ERRORS = tuple(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_ABORTS = (typer.Abort, KeyboardInterrupt)
+_INTERRUPTED = 130  # newer typer turns Ctrl-C inside a command into this exit code
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -76,8 +78,8 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _fail(str(err), err.exit_code)
     except _ABORTS:
-        _fail("interrupted", 130)
-    except _CLICK_ERRORS as err:
+        _fail("interrupted", _INTERRUPTED)
+    except _USAGE_ERRORS as err:
         if debug:
             raise
         _fail(err.format_message(), err.exit_code)
@@ -85,4 +87,6 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(f"{type(err).__name__}: {err} (run with --debug for the traceback)", 1)
+    if code == _INTERRUPTED:
+        _fail("interrupted", _INTERRUPTED)
     sys.exit(code if isinstance(code, int) else 0)
