@@ -98,6 +98,50 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     assert not differ, differ
 
 
+def test_training_draws_nothing_from_python_or_numpy_global_rngs(mnist_cache, tmp_path, monkeypatch):
+    """Checkpoints keep no Python or NumPy RNG state; that is exact only while nothing in training
+    (augmentation included) draws from them."""
+    import random
+
+    import numpy as np
+
+    from vgpred.train import rng
+
+    seeded, seed_everything = {}, rng.seed_everything
+
+    def seed_and_note(seed: int) -> None:
+        seed_everything(seed)
+        seeded.update(python=random.getstate(), numpy=np.random.get_state())
+
+    monkeypatch.setattr(rng, "seed_everything", seed_and_note)
+    _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "flip=true", "crop=0.8")
+    assert seeded, "training no longer seeds through vgpred.train.rng.seed_everything"
+    assert random.getstate() == seeded["python"]
+    numpy = np.random.get_state()  # (name, key array, position, ...)
+    assert np.array_equal(numpy[1], seeded["numpy"][1]) and numpy[2:] == seeded["numpy"][2:]
+
+
+def test_rng_states_are_kept_per_rank_and_older_checkpoints_load():
+    from vgpred.train import rng
+
+    saved = [rng.noise_generator(0, rank) for rank in range(2)]
+    entries = rng.checkpoint_entries([rng.states(gen) for gen in saved])
+    assert sorted(entries) == ["noise0", "noise1", "torch", "torch1"]  # rank 0's torch state keeps its old name
+    want = [torch.randn(8, generator=gen) for gen in saved]  # what each rank draws next
+
+    def resumed(entries: dict, rank: int) -> torch.Tensor:
+        gen = rng.noise_generator(5, rank)
+        with torch.random.fork_rng():  # restore sets the global torch RNG too
+            rng.restore(entries, rank, gen, seed=5, step=10)
+        return torch.randn(8, generator=gen)
+
+    assert all(torch.equal(resumed(entries, rank), want[rank]) for rank in range(2))
+    # A checkpoint of one process (or from before per-rank states): rank 1 gets a stream of its own.
+    older = {"torch": entries["torch"], "noise0": entries["noise0"]}
+    assert rng.ranks_without_noise(older, 2) == [1]
+    assert torch.equal(resumed(older, 0), want[0]) and not torch.equal(resumed(older, 1), want[0])
+
+
 def _trained_generator(run: Path, step: int) -> dict:
     """The generator's learned tensors (no BatchNorm statistics) in the run's checkpoint of ``step``."""
     from safetensors.torch import load_file
@@ -249,18 +293,50 @@ def test_l1_regressor_is_deterministic(mnist_cache, tmp_path):
     assert not (run / "checkpoints" / "step-0000004" / "tensors.safetensors").read_bytes().count(b"discriminator/")
 
 
-@pytest.mark.slow
-def test_torchrun_two_processes_on_cpu(mnist_cache, tmp_path):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
-           "-m", "vgpred", "train", *TINY, "--mode", "image", "--data", str(mnist_cache), "--out", str(tmp_path),
-           "channels=1", "batch_size=2"]
+def _torchrun(*args) -> None:
+    """``vgpred train ARGS`` in two processes on the CPU (gloo). ``--standalone`` lets torchrun pick a
+    free port, so tests running at the same time do not collide."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "vgpred", "train", *map(str, args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    runs = list(tmp_path.glob("0000*-image-*"))
-    assert len(runs) == 1  # rank 0 alone writes
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_on_cpu(mnist_cache, tmp_path):
+    _torchrun(*TINY, "--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "batch_size=2")
+    runs = list(tmp_path.iterdir())
+    assert len(runs) == 1 and runs[0].name.startswith("00000-image-")  # rank 0 alone writes
     rows = [json.loads(line) for line in (runs[0] / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["batch_size"] == 4  # global batch over 2 processes
     assert (runs[0] / "export" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+def test_torchrun_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
+    """Two processes resumed from a checkpoint go on as if never stopped: each rank gets back its own
+    noise stream, and only rank 0 writes to the run folder."""
+    from safetensors.torch import load_file
+
+    common = [*TINY, "--mode", "image", "--data", mnist_cache, "channels=1", "batch_size=2"]
+    _torchrun(*common, "--out", tmp_path / "a", "--steps", "4")
+    _torchrun(*common, "--out", tmp_path / "b", "--steps", "2")
+    (full,), (half,) = list((tmp_path / "a").iterdir()), list((tmp_path / "b").iterdir())
+    _torchrun("--no-progress", "--resume", half, "--steps", "4")
+    assert list((tmp_path / "b").iterdir()) == [half]
+
+    steps = [json.loads(line)["step"] for line in (half / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]  # each step logged once, by rank 0
+    log = (half / "log.txt").read_text()
+    assert log.count("resumed from step-0000002") == 1 and log.count(" mode=image ") == 2, log  # a line per segment
+    assert len(json.loads((half / "run.json").read_text())["segments"]) == 2  # start + resume
+    ck_a = load_file(str(full / "checkpoints" / "step-0000004" / "tensors.safetensors"))
+    ck_b = load_file(str(half / "checkpoints" / "step-0000004" / "tensors.safetensors"))
+    assert ck_a.keys() == ck_b.keys() and {"rng/noise0", "rng/noise1"} <= ck_a.keys()
+    # The global torch RNGs only seed DataLoader iterators (see test_resume_equals_uninterrupted_run).
+    differ = [k for k in ck_a if not torch.equal(ck_a[k], ck_b[k]) and not k.startswith("rng/torch")]
+    assert not differ, differ
+    assert (full / "export" / "model.safetensors").read_bytes() == (half / "export" / "model.safetensors").read_bytes()
 
 
 def test_recalibrate_batchnorm_averages_the_statistics_of_its_inputs():

@@ -1,13 +1,15 @@
 """Training checkpoints: tensors in safetensors, everything else in JSON; never pickle.
 
 A checkpoint is a folder ``checkpoints/step-0000500/`` holding
-``tensors.safetensors`` (weights, EMA, BatchNorm statistics, optimizer moments, RNG
-states) and ``meta.json`` (step, data position, optimizer hyper-parameters, Python
-and NumPy RNG states). It is written into a hidden temporary folder that is renamed
-into place only when complete, so a crash or a full disk at any moment leaves the
-previous checkpoints intact and never a half-written one under a real name. A
-failed write (a full disk, say) raises :class:`VgpredError` naming the checkpoint;
-hidden leftovers of a killed process are removed by the next save.
+``tensors.safetensors`` (weights, EMA, BatchNorm statistics, optimizer moments, each
+rank's torch RNG states as :mod:`vgpred.train.rng` lays them out) and ``meta.json``
+(step, data position, optimizer hyper-parameters, gradient-scaler state). Python's and
+NumPy's RNG states are not saved: training draws nothing from them. It is written into
+a hidden temporary folder that is renamed into place only when complete, so a crash or
+a full disk at any moment leaves the previous checkpoints intact and never a
+half-written one under a real name. A failed write (a full disk, say) raises
+:class:`VgpredError` naming the checkpoint; hidden leftovers of a killed process are
+removed by the next save.
 """
 from __future__ import annotations
 

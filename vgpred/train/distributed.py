@@ -57,6 +57,15 @@ class Distributed:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(module, device_ids=ids, broadcast_buffers=False)
 
+    def gather(self, value: object) -> list[object] | None:
+        """Every rank's ``value`` in rank order on the main process, ``None`` on the others (a collective:
+        every rank must call it at the same point)."""
+        if not self.enabled:
+            return [value]
+        values = [None] * self.world_size if self.is_main else None
+        torch.distributed.gather_object(value, values, dst=0)
+        return values
+
     def barrier(self) -> None:
         if self.enabled:
             torch.distributed.barrier()

@@ -14,7 +14,6 @@ Everything a run writes lives in its numbered run folder:
 """
 from __future__ import annotations
 
-import random
 import signal
 import sys
 import threading
@@ -22,7 +21,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from vgpred.config import Config, ModelConfig
@@ -30,6 +28,7 @@ from vgpred.device import describe_device, resolve_device
 from vgpred.errors import VgpredError
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 from vgpred.train import checkpoint as ckpt
+from vgpred.train import rng
 from vgpred.train.distributed import Distributed
 from vgpred.train.ema import EMA, recalibrate_batchnorm
 from vgpred.train.losses import OBJECTIVES, Objective, r1_penalty
@@ -62,12 +61,6 @@ def _standing_inputs(dataset, model: VideoGenerator, cfg: Config, device: torch.
         label = torch.tensor([it[1] for it in items], device=device) if model.needs_label else None
         image = torch.stack([it[0][:, 0] for it in items]).to(device) if model.needs_image else None
         yield z, label, image
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 class _StopRequest:
@@ -249,14 +242,14 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         cfg.model.num_classes, cfg.model.class_names = len(dataset.class_names), list(dataset.class_names)
     if not objective.uses_noise and cfg.model.mode == "image":
         cfg.model.latent_dim = 0  # the regression baseline is deterministic
-    run = RunDir.resume(resume) if resume else None
+    run = RunDir.resume(resume, enabled=dist.is_main) if resume else None
     initial, initial_folder = None, None  # fine-tuning: the generator to start from (a resumed run's checkpoint wins)
     if cfg.train.init_from and not (run is not None and ckpt.list_checkpoints(run.checkpoints)):
         initial, initial_folder = initial_generator(cfg.train.init_from, cfg.model)
     if run is None:
         run = RunDir.create(out, cfg, Path(data), enabled=dist.is_main)
 
-    _seed_everything(cfg.train.seed + dist.rank)
+    rng.seed_everything(cfg.train.seed + dist.rank)
     gen_model = VideoGenerator(cfg.model).to(device)
     if initial is not None:
         gen_model.load_state_dict(initial.state_dict())
@@ -275,18 +268,22 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     if disc is not None:
         optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas, fused=fused)
     modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
-    noise_gen = torch.Generator(device="cpu").manual_seed(cfg.train.seed * 1000 + dist.rank)
+    noise_gen = rng.noise_generator(cfg.train.seed, dist.rank)
 
     step, epoch, batch_index, scaler_state = 0, 0, 0, None
     latest = ckpt.list_checkpoints(run.checkpoints)
     if resume and latest:
         tensors, meta = ckpt.load_checkpoint(latest[-1])
-        rng = ckpt.restore(tensors, meta, modules, optimizers)
-        noise_gen.set_state(rng[f"noise{dist.rank}"] if f"noise{dist.rank}" in rng else rng["noise0"])
-        torch.set_rng_state(rng["torch"])
+        rng_entries = ckpt.restore(tensors, meta, modules, optimizers)
+        # One data position serves every rank: each reads its own part of an epoch in as many batches.
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
+        rng.restore(rng_entries, dist.rank, noise_gen, cfg.train.seed, step)
         scaler_state = meta.get("scaler")
         run.log_event(f"resumed from {latest[-1].name}")
+        fresh = rng.ranks_without_noise(rng_entries, dist.world_size)
+        if fresh:
+            run.log_event(f"the checkpoint holds no noise state of rank(s) {', '.join(map(str, fresh))} (written by fewer "
+                          "processes, or on an interrupt); they go on with fresh noise streams")
         for opt in optimizers.values():
             align_optimizer_state(opt)  # saved state is contiguous; parameters may be channels-last
         # The checkpoint's optimizer state carries the learning rate it was saved with; the
@@ -317,13 +314,17 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     run.add_segment(describe_device(device))
     fixed = run.fixed_inputs(dataset, gen_model, cfg)
 
-    def save_checkpoint() -> Path | None:
+    def save_checkpoint(every_rank: bool = True) -> Path | None:
+        """Rank 0 writes the checkpoint. With ``every_rank`` all ranks call this at the same step and
+        their RNG states are gathered into it; otherwise it holds rank 0's alone."""
+        own = rng.states(noise_gen)
+        per_rank = dist.gather(own) if every_rank else [own]
         if not dist.is_main:
             return None
-        rng = {"torch": torch.get_rng_state(), "noise0": noise_gen.get_state()}
         meta = {**loader.state_dict(), "world_size": dist.world_size,
                 "scaler": scaler.state_dict()}
-        return ckpt.save_checkpoint(run.checkpoints, step, modules, optimizers, rng, meta, cfg.train.keep_checkpoints)
+        return ckpt.save_checkpoint(run.checkpoints, step, modules, optimizers, rng.checkpoint_entries(per_rank), meta,
+                                    cfg.train.keep_checkpoints)
 
     def standing() -> torch.nn.Module:
         """The model that samples and export use: the EMA generator with re-estimated BatchNorm statistics."""
@@ -386,7 +387,8 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         stop.saving = True  # more signals wait until the interrupt checkpoint is written
         bar.close()
         try:
-            path = save_checkpoint()
+            # Other ranks may have stopped anywhere, even inside a collective: no gather with them.
+            path = save_checkpoint(every_rank=not dist.enabled)
         finally:
             stop.restore()
         run.log_event(f"interrupted at step {step}; checkpoint {path}; continue with --resume {run.path}")
