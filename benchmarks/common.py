@@ -46,8 +46,12 @@ SMOKE_TRAIN = ("train.batch_size=4", "train.num_workers=0", "train.log_every=1",
 
 
 def parse_args(table: str, description: str, argv: list[str] | None = None,
-               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
-    """The options every table script takes: --scale, --work, --out, --seed, --no-reuse (and ``extra``'s)."""
+               extra: Callable[[argparse.ArgumentParser], None] | None = None,
+               out: Path = REPO / "benchmarks" / "results") -> argparse.Namespace:
+    """The options every table script takes: --scale, --work, --out, --seed, --no-reuse (and ``extra``'s).
+
+    ``out``: the default of --out (an experiment under ``benchmarks/experiments/`` passes its own results folder).
+    """
     parser = argparse.ArgumentParser(description=description)
     if extra is not None:
         extra(parser)
@@ -55,8 +59,9 @@ def parse_args(table: str, description: str, argv: list[str] | None = None,
                         help="smoke: tiny sizes, minutes on a CPU (tests); full: the published numbers")
     parser.add_argument("--work", type=Path, default=None,
                         help=f"working folder for data, runs and logs (default benchmarks/work/{table})")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results",
-                        help="results folder; smoke results go to its smoke/ sub-folder")
+    parser.add_argument("--out", type=Path, default=out,
+                        help=f"results folder (default {out.relative_to(REPO) if out.is_relative_to(REPO) else out}); "
+                             "smoke results go to its smoke/ sub-folder")
     parser.add_argument("--seed", type=int, default=0, help="seed of data, training and sampling")
     parser.add_argument("--no-reuse", action="store_true",
                         help="retrain even when a finished run with the same config hash exists")

@@ -10,7 +10,8 @@
 * prepare: `vgpred data prepare` on opencv-doc's vtest.avi (768x576, 10 fps,
   static camera) at 64x64x32, all clips and 8 clips, and 8 clips with --stabilize;
 * residual motion: a 128x128, 16-frame clip made from scikit-image's astronaut photo
-  under a known camera pan + rotation + tilt (the test suite's clip), stabilised, and
+  under a known camera pan + rotation + tilt (:func:`shaky_clip`, the same motion as
+  the clip of ``tests/test_stabilize.py``), stabilised, and
   the mean/worst distance in pixels between where the known motion and the estimated
   homography send the frame's corners.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import subprocess
 import sys
@@ -29,7 +31,6 @@ import numpy as np
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
 from vgpred.data import ClipAugment, make_loader, open_dataset  # noqa: E402
@@ -80,12 +81,27 @@ def prepare_speed(work: Path, quick: bool) -> list[dict]:
     return rows
 
 
-def residual() -> dict:
-    from test_stabilize import _shaky_clip
+def shaky_clip(frames: int, side: int = 128) -> tuple[np.ndarray, torch.Tensor]:
+    """scikit-image's astronaut photo filmed by a camera that pans, rotates and tilts a little
+    more each frame: the clip ``(T, side, side, 3)`` uint8 and the true motion ``(T, 3, 3)`` (frame 0 -> t)."""
+    import skimage.data
+    from kornia.geometry.transform import warp_perspective
+    from PIL import Image
 
+    photo = Image.open(Path(skimage.data.__file__).parent / "astronaut.png").convert("RGB").resize((256, 256))
+    scene = torch.from_numpy(np.array(photo)).permute(2, 0, 1).float()[None] / 255
+    motion = torch.stack([torch.tensor([[math.cos(0.01 * t), -math.sin(0.01 * t), 2.3 * t],
+                                        [math.sin(0.01 * t), math.cos(0.01 * t), -1.7 * t],
+                                        [1e-4 * t, 0.0, 1.0]]) for t in range(frames)])
+    to_view = torch.tensor([[1.0, 0, -64], [0, 1.0, -64], [0, 0, 1.0]])
+    views = warp_perspective(scene.expand(frames, -1, -1, -1), motion @ to_view, (side, side))
+    return (views * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy(), motion
+
+
+def residual() -> dict:
     from vgpred.data.stabilize import Stabilizer, residual_motion
 
-    clip, motion = _shaky_clip(frames=16)
+    clip, motion = shaky_clip(frames=16)
     x = torch.from_numpy(clip).permute(0, 3, 1, 2).float() / 255
     homs = Stabilizer().homographies(x)
     per_frame = [residual_motion(homs[t:t + 1], motion[t:t + 1], 128, 128) for t in range(16)]

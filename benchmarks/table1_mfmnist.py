@@ -12,8 +12,8 @@ discriminator warms up, then 700 steps at lr 1e-4), the same network with
 PSNR/SSIM/MAE, best-of-K and mean-of-K.
 
 The full-scale ``gan`` is the bundled model ``mfmnist-64``. Its fine-tune length was
-chosen on validation clips (``benchmarks/mfmnist_checkpoints.py``;
-results/mfmnist_finetune_gpu/). ``--base DIR`` takes stage 1 from a model folder
+chosen on validation clips (the experiment ``benchmarks/experiments/mfmnist-checkpoints/``,
+its results/mfmnist_finetune_gpu/). ``--base DIR`` takes stage 1 from a model folder
 instead of training it, e.g. the 6000-step model bundled as ``mfmnist-64`` up to
 git commit 917d00b:
 

@@ -15,6 +15,22 @@ REPO = Path(__file__).resolve().parent.parent
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "experiment: a test of a one-off experiment in benchmarks/experiments/; "
+                                       "runs only when asked (-m experiment, or the test named by its node id)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect ``experiment`` tests unless ``-m`` mentions the marker or the test is named on the command line."""
+    if "experiment" in (config.getoption("markexpr") or ""):
+        return  # -m experiment, -m "slow and experiment", -m "not experiment": pytest's own -m decides
+    named = {arg.split("::", 1)[1].split("[")[0] for arg in config.args if "::" in arg}
+    dropped = [item for item in items if item.get_closest_marker("experiment") and item.originalname not in named]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def skimage_photo(name: str) -> Path:
     """A real photo shipped by scikit-image (astronaut.png, chelsea.png, rocket.jpg, ...)."""
     import skimage.data

@@ -471,10 +471,6 @@ def test_data_prepare_creates_missing_parent_folders(tmp_path):
 
 
 # ---------------------------------------------------------------- evaluate
-def _evaluate_registered() -> bool:
-    return " evaluate " in call_cli("--help").out
-
-
 @pytest.fixture(scope="module")
 def gray_cache(tmp_path_factory) -> Path:
     from tests.conftest import FASHION_MNIST
@@ -486,8 +482,6 @@ def gray_cache(tmp_path_factory) -> Path:
 
 
 def test_evaluate_bad_inputs(tmp_path, gray_cache):
-    if not _evaluate_registered():
-        pytest.skip("`vgpred evaluate` is not registered in the CLI yet")
     model = save_tiny_model(tmp_path / "model", "image", channels=1)
     (tmp_path / "zero-bytes").write_bytes(b"")
     (tmp_path / "empty").mkdir()

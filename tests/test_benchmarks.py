@@ -1,8 +1,14 @@
-"""The benchmark scripts: each table's smoke scale runs the whole chain and writes its report."""
+"""The benchmark scripts: each table's smoke scale runs the whole chain and writes its report.
+
+Tests of the one-off experiments (``benchmarks/experiments/``) are marked ``experiment``
+and run only when asked: ``python -m pytest -m experiment tests/test_benchmarks.py``.
+"""
 from __future__ import annotations
 
+import ast
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +18,10 @@ import pytest
 from conftest import FASHION_MNIST, REPO
 
 BENCH = REPO / "benchmarks"
+EXPERIMENTS = BENCH / "experiments"
 COMMON_KEYS = {"table", "title", "scale", "seed", "command", "date", "wall_seconds", "machine", "settings",
                "runs", "config_hashes", "results"}
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def run_table(script: str, tmp_path: Path, *extra: str) -> dict:
@@ -21,30 +29,50 @@ def run_table(script: str, tmp_path: Path, *extra: str) -> dict:
     proc = subprocess.run(
         [sys.executable, str(BENCH / script), "--scale", "smoke", "--work", str(tmp_path / "work"),
          "--out", str(tmp_path / "results"), *extra],
-        capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    stem = script.removesuffix(".py")
+    stem = Path(script).stem
     out = tmp_path / "results" / "smoke"
     assert not (tmp_path / "results" / f"{stem}.json").exists(), "smoke results must not go beside full ones"
     data = json.loads((out / f"{stem}.json").read_text())
     md = (out / f"{stem}.md").read_text()
     assert COMMON_KEYS <= set(data), COMMON_KEYS - set(data)
     assert data["table"] == stem and data["scale"] == "smoke"
-    assert f"{script} --scale smoke" in data["command"]
+    assert f"python benchmarks/{script} --scale smoke" in data["command"]
     assert f"reproduce with: {data['command']}" in proc.stdout
     assert data["machine"]["cores"] >= 1 and data["machine"]["torch"]
-    assert data["wall_seconds"] > 0
+    # The wall time covers every run trained by this call, and the Markdown states the JSON's (to its 0.1 min).
+    trained_here = [run["train_seconds"] for run in data["runs"].values() if not run["reused"] and run["train_seconds"]]
+    assert data["wall_seconds"] >= sum(trained_here)
+    minutes = float(re.search(r"wall time ([0-9.]+) min", md).group(1))
+    assert abs(minutes - data["wall_seconds"] / 60) <= 0.051
     for name, run in data["runs"].items():
         assert data["config_hashes"][name] == run["hash"] and len(run["hash"]) == 12
         assert Path(run["run"], "export", "config.json").is_file()
         assert run["hash"] in md and run["config"] in md
     assert data["command"] in md and "Scale: **smoke**" in md
+    if "plot" in data:  # written beside the page, which shows it
+        assert (out / data["plot"]).read_bytes()[:8] == PNG_MAGIC and f"]({data['plot']})" in md
     return data
 
 
 def _finite(x) -> bool:
     return isinstance(x, float) and math.isfinite(x)
+
+
+def _cell(value) -> str:
+    """A value as ``benchmarks/common.markdown_table`` prints it."""
+    return f"{value:.4g}" if isinstance(value, float) else ("n/a" if value is None else str(value))
+
+
+def _row(*cells) -> str:
+    """The Markdown table row ``markdown_table`` writes for these cells."""
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
+def _num_clips(cache: Path) -> int:
+    return json.loads((cache / "index.json").read_text())["num_clips"]
 
 
 @pytest.mark.slow
@@ -61,7 +89,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert models["copy-first-frame"]["frame0"]["psnr"] == 100.0
     assert data["runs"]["gan"]["steps"] == 4 and not data["runs"]["gan"]["reused"]
     assert data["runs"]["gan"]["hardware"].startswith("cpu (")  # what the run trained on, from its run.json
-    assert (tmp_path / "results" / "smoke" / "table1_mfmnist.png").stat().st_size > 0
+    assert data["plot"] == "table1_mfmnist.png"  # run_table checked it is a PNG the page shows
     again = run_table("table1_mfmnist.py", tmp_path)  # same config hash: training is skipped
     assert again["runs"]["gan"]["reused"] and again["runs"]["regressor"]["reused"]
     assert again["config_hashes"] == data["config_hashes"]
@@ -79,7 +107,8 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     folder = tmp_path / "models" / "mf-test"
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "checks.json", "config.json", "model.safetensors"]
     checks = json.loads((folder / "checks.json").read_text())
-    assert [c["clips"] for c in checks["clips"]] == ["mfmnist2-test"] and checks["clips"][0]["count"] > 0
+    assert [c["clips"] for c in checks["clips"]] == ["mfmnist2-test"]
+    assert checks["clips"][0]["count"] == _num_clips(tmp_path / "work" / "data" / "mfmnist2-test") == 8
     assert _finite(checks["clips"][0]["psnr_frame0_db"]) and _finite(checks["photos"][0]["psnr_frame0_db"])
     card = (folder / "README.md").read_text()
     assert "## Against the bundled-model requirements" in card and "held-out clips of `mfmnist2-test`" in card
@@ -120,7 +149,9 @@ def test_table2_scenes_smoke_splits_by_video(tmp_path):
     test_videos = {v for names in splits["test"]["videos"].values() for v in names}
     assert test_videos == {"bikes.mp4", "vtest-tail.mp4"} and not train_videos & test_videos
     assert splits["train"]["clips"] == sum(splits["train"]["parts"].values()) > 0
-    assert splits["test"]["clips"] > 0
+    for split in ("train", "test"):  # the report's counts are the caches' own
+        assert splits[split]["clips"] == _num_clips(Path(splits[split]["cache"]))
+    assert data["results"]["evaluation"]["settings"]["num_clips"] == min(8, splits["test"]["clips"]) > 0
     models = data["results"]["evaluation"]["models"]
     assert {"gan", "regressor", "copy-first-frame"} == set(models)
     assert data["results"]["evaluation"]["data"]["channels"] == 3
@@ -131,9 +162,21 @@ def test_table3_label_smoke(tmp_path):
     data = run_table("table3_label.py", tmp_path)
     res = data["results"]
     assert len(res["class_names"]) == 10 and res["chance"] == pytest.approx(0.1)
-    for row in res["rows"].values():
-        assert 0.0 <= row["accuracy"] <= 1.0 and len(row["per_class"]) == 10
-    assert res["rows"]["label-gan: generated for the requested label"]["videos"] == 40  # 4 per label
+    from vgpred.data import open_dataset
+
+    test = open_dataset(tmp_path / "work" / "data" / "mfmnist1-test", channels=1)
+    labels = [int(test[i][1]) for i in range(len(test))]
+    per_label = {"real held-out clips (reference)": [labels.count(c) for c in range(10)],
+                 "label-gan: generated for the requested label": [4] * 10}  # 4 videos per label
+    md = (tmp_path / "results" / "smoke" / "table3_label.md").read_text()
+    for name, counts in per_label.items():
+        row = res["rows"][name]
+        assert row["videos"] == sum(counts) and len(row["per_class"]) == 10
+        # each per-class accuracy is a count of that label's videos, and they add up to the overall accuracy
+        right = [round(a * n) for a, n in zip(row["per_class"], counts) if n]
+        assert [a for a, n in zip(row["per_class"], counts) if n] == pytest.approx([r / n for r, n in zip(right, counts) if n])
+        assert row["accuracy"] == pytest.approx(sum(right) / sum(counts), rel=1e-6)  # float32 means
+        assert _row(name, row["videos"], row["accuracy"], *row["per_class"]) in md
     assert _finite(res["frechet_projectnet"]["label-gan"])
 
     # The label-mode GAN becomes a bundled model folder whose card reports the table's accuracy per label.
@@ -147,7 +190,18 @@ def test_table3_label_smoke(tmp_path):
     assert "## Does it follow the label?" in card and "--run label-gan" in card
     assert all(name in card for name in res["class_names"])
     labels = json.loads((folder / "checks.json").read_text())["labels"]
-    assert [c["label"] for c in labels] == res["class_names"] and all(c["diversity"] >= 0 for c in labels)
+    assert [c["label"] for c in labels] == res["class_names"]
+    # motion and diversity, recomputed from the bundled folder's own samples (K = 4, seed 0, [0, 1] pixels)
+    from vgpred import VideoPredictor
+
+    predictor = VideoPredictor.from_pretrained(folder, device="cpu")
+    for c, check in enumerate(labels):
+        videos = predictor(label=c, num_samples=4, seed=0).frames.float().flatten(1) / 2  # [-1, 1] -> [0, 1] units
+        pairs = [(i, j) for i in range(4) for j in range(i + 1, 4)]
+        diversity = sum((videos[i] - videos[j]).abs().mean().item() for i, j in pairs) / len(pairs)
+        assert check["diversity"] == pytest.approx(diversity, abs=1e-4)
+        assert f"| {check['label']} | {check['motion']} | {check['diversity']} |" in card
+    assert ("mode collapse" in card) == (max(c["diversity"] for c in labels) < 0.01)
     refused = subprocess.run([*bundle, "--photos", str(REPO / "assets" / "examples" / "fashion-digits.png")],
                              capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert refused.returncode != 0 and "a label-mode model takes no input frame" in refused.stderr
@@ -160,10 +214,15 @@ def test_table4_representation_smoke(tmp_path):
     assert set(probe) == {"trained discriminator", "random discriminator", "pixels (4x8x8 average)"}
     dims = data["results"]["dims"]
     assert dims["trained discriminator"] == dims["random discriminator"] > 0
-    for row in probe.values():
+    test_clips = data["settings"]["test_clips"]
+    assert test_clips == _num_clips(tmp_path / "work" / "data" / "mfmnist1-test") == 20
+    md = (tmp_path / "results" / "smoke" / "table4_representation.md").read_text()
+    for name, row in probe.items():
         assert set(row) == {"20", "40"}
-        assert all(0.0 <= r["accuracy"] <= 1.0 for r in row.values())
-    assert (tmp_path / "results" / "smoke" / "table4_representation.png").stat().st_size > 0
+        for r in row.values():  # a count of the held-out clips classified right
+            assert r["accuracy"] * test_clips == pytest.approx(round(r["accuracy"] * test_clips), abs=1e-6)
+        assert _row(name, dims[name], row["20"]["accuracy"], row["40"]["accuracy"]) in md
+    assert data["plot"] == "table4_representation.png"
 
 
 @pytest.mark.slow
@@ -216,80 +275,119 @@ def test_reports_name_paths_inside_the_repository_relative_to_it():
     assert repo_relative(text) == f"256 clips of benchmarks/work/x; photo /elsewhere{REPO}/y.png"
 
 
+def test_benchmarks_import_nothing_from_tests_or_experiments():
+    """The tables and their helpers stand alone: no module of tests/ anywhere in benchmarks/, no experiment
+    imported by a table script (experiments may import the tables' helpers, not the other way round)."""
+    test_modules = {p.stem for p in (REPO / "tests").glob("*.py")}
+    experiment_modules = {p.stem for p in EXPERIMENTS.rglob("*.py")}
+    found = []
+    for path in sorted(BENCH.rglob("*.py")):
+        product = EXPERIMENTS not in path.parents
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in test_modules or top == "tests" or (product and top in experiment_modules):
+                    found.append(f"{path.relative_to(REPO)}:{node.lineno} imports {name}")
+        assert '"tests"' not in path.read_text(), f"{path.relative_to(REPO)} puts tests/ on sys.path"
+    assert found == []
+
+
+def _run_gpu_variants(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    """benchmarks/experiments/mfmnist-checkpoints/gpu_variants.sh on the CPU with tiny networks.
+
+    The deadline is an hour: the runs end at the ``train.steps`` in ``EXTRA`` long before, so
+    what the test checks does not depend on how fast the machine is.
+    """
+    import os
+
+    tiny = ("model.width=0.0625 model.latent_dim=8 train.batch_size=4 train.num_workers=0 train.sample_every=0 "
+            "train.bn_recalibrate=8 train.precision=fp32 ")
+    env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"), "CLIPS": "48",
+           "IDX": str(FASHION_MNIST), **env, "EXTRA": tiny + env["EXTRA"]}
+    proc = subprocess.run(["bash", str(EXPERIMENTS / "mfmnist-checkpoints" / "gpu_variants.sh"), str(tmp_path / "out"),
+                           "3600"], cwd=REPO, env=env, capture_output=True, text=True, timeout=1800,
+                          stdin=subprocess.DEVNULL)
+    logs = "".join(f"\n== {log.name}\n" + log.read_text()[-1500:] for log in sorted((tmp_path / "work").glob("*.log")))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs
+    return proc
+
+
 @pytest.mark.slow
+@pytest.mark.experiment
 def test_mfmnist_variants_smoke_trains_or_scores_runs_made_elsewhere(tmp_path):
-    data = run_table("mfmnist_variants.py", tmp_path)
+    data = run_table("experiments/mfmnist-variants/mfmnist_variants.py", tmp_path)
     names = ["b16", "b16-dw0.5", "b64", "b64-dw0.5"]
     assert set(data["runs"]) == set(names) and not any(r["reused"] for r in data["runs"].values())
     wins = data["results"]["wins_from_horizon_4"]
     assert set(wins) == set(names)
-    for counts in wins.values():  # smoke clips have 8 frames: horizons 4..7
+    models = data["results"]["evaluation"]["models"]
+    copy = models["copy-first-frame"]["metrics"]
+    md = (tmp_path / "results" / "smoke" / "mfmnist_variants.md").read_text()
+    for name, counts in wins.items():  # smoke clips have 8 frames: horizons 4..7
+        row = [name, data["runs"][name]["steps"], f"{models[name]['frame0']['psnr']:.2f}"]
         for metric in ("psnr", "ssim"):
-            assert counts[metric]["horizons"] == 4 and counts[metric]["wins"] + len(counts[metric]["lost_at"]) == 4
+            ours = models[name]["metrics"][metric]["best_of_k"]["per_horizon"][3:]
+            base = copy[metric]["best_of_k"]["per_horizon"][3:]
+            lost = [h for h, a, b in zip(range(4, 8), ours, base) if a <= b]  # recomputed from the evaluation
+            assert counts[metric] == {"wins": 4 - len(lost), "horizons": 4, "lost_at": lost}
+            row += [f"{4 - len(lost)} of 4", ", ".join(map(str, lost)) or "-"]
+        assert _row(*row) in md
     import yaml
 
     d_width = {n: yaml.safe_load(Path(r["run"], "config.yaml").read_text())["model"]["d_width"] for n, r in data["runs"].items()}
     assert d_width == {"b16": 0.0, "b16-dw0.5": 0.5, "b64": 0.0, "b64-dw0.5": 0.5}
-    # The same run folders, laid out as benchmarks/gpu_variants.sh leaves them, are scored with the same hashes.
+    # The same run folders, laid out as gpu_variants.sh leaves them, are scored with the same hashes.
     elsewhere = tmp_path / "elsewhere"
     for name, run in data["runs"].items():
         (elsewhere / name).mkdir(parents=True)
         Path(run["run"]).rename(elsewhere / name / Path(run["run"]).name)
-    again = run_table("mfmnist_variants.py", tmp_path, "--runs", str(elsewhere))
+    again = run_table("experiments/mfmnist-variants/mfmnist_variants.py", tmp_path, "--runs", str(elsewhere))
     assert again["config_hashes"] == data["config_hashes"]
     assert all(r["reused"] for r in again["runs"].values())
     assert again["settings"]["runs_trained_elsewhere"] == str(elsewhere)
 
 
 @pytest.mark.slow
-def test_gpu_variants_script_dry_run_on_the_cpu(tmp_path):
-    """benchmarks/gpu_variants.sh end to end with tiny networks: deadline, round-down to a checkpoint, export, archive."""
-    import os
+@pytest.mark.experiment
+def test_gpu_variants_script_rounds_each_run_down_to_a_checkpoint_and_archives_it(tmp_path):
+    """Without FROM: each run cut back to its last checkpoint at a multiple of ROUND, exported there, archived."""
     import tarfile
 
     import yaml
 
-    tiny = ("model.width=0.0625 model.latent_dim=8 train.batch_size=4 train.num_workers=0 train.checkpoint_every=2 "
-            "train.sample_every=0 train.bn_recalibrate=8 train.precision=fp32")
-    env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"),
-           "VARIANTS": "b16 b64-dw0.5", "CLIPS": "48", "ROUND": "2", "IDX": str(FASHION_MNIST), "EXTRA": tiny}
-    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "90"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    # checkpoints every 2 steps (the last two kept), runs end at step 6: ROUND=4 keeps the checkpoint of step 4
+    _run_gpu_variants(tmp_path, VARIANTS="b16 b64-dw0.5", ROUND="4",
+                      EXTRA="train.checkpoint_every=2 train.log_every=1 train.steps=6")
     for variant, d_width in (("b16", 0.0), ("b64-dw0.5", 0.5)):
         with tarfile.open(tmp_path / "out" / f"{variant}.tgz") as tar:
             tar.extractall(tmp_path / "runs", filter="data")
         run = next((tmp_path / "runs" / variant).glob("0*"))
         cfg = yaml.safe_load((run / "config.yaml").read_text())
-        assert cfg["train"]["steps"] > 0 and cfg["train"]["steps"] % 2 == 0  # rounded down to a checkpoint
+        assert cfg["train"]["steps"] == 4  # rounded down from 6 to the checkpoint at a multiple of ROUND
         assert cfg["model"]["d_width"] == d_width and cfg["train"]["batch_size"] == 4  # EXTRA after the variant
         assert (run / "export" / "config.json").is_file() and not (run / "checkpoints").exists()
-        assert "stopped by a wall-clock deadline" in (run / "log.txt").read_text()
+        assert "finished its train.steps at step 6; kept the checkpoint of step 4" in (run / "log.txt").read_text()
         rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        assert max(r["step"] for r in rows) <= cfg["train"]["steps"]
+        assert max(r["step"] for r in rows if "step" in r) == 4  # the rows of steps 5 and 6 dropped
+        # the archived export is step 4's model, not the one the run exported when it ended at step 6
+        assert json.loads((run / "export" / "config.json").read_text())["info"]["steps"] == 4
 
 
 @pytest.mark.slow
+@pytest.mark.experiment
 def test_gpu_variants_script_scores_every_variants_checkpoints_with_from(tmp_path):
     """FROM=N: checkpoints kept, all variants' checkpoints from step N scored on validation clips, the chosen archived."""
-    import os
     import tarfile
 
     import yaml
 
-    # train.steps=12 (after the script's own) ends the runs before the deadline: checkpoints 4, 8 and 12, FROM 8
-    tiny = ("model.width=0.0625 model.latent_dim=8 train.batch_size=4 train.num_workers=0 train.steps=12 "
-            "train.sample_every=0 train.bn_recalibrate=8 train.precision=fp32")
-    env = {**os.environ, "ALLOW_CPU": "1", "PYTHON": sys.executable, "WORK": str(tmp_path / "work"),
-           "VARIANTS": "b64 b64-rep", "CLIPS": "48", "ROUND": "4", "FROM": "8", "JOBS": "2", "VAL_CLIPS": "4",
-           "IDX": str(FASHION_MNIST), "EXTRA": tiny}
-    proc = subprocess.run(["bash", str(BENCH / "gpu_variants.sh"), str(tmp_path / "out"), "300"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
-    logs = "".join(f"\n== {log.name}\n" + log.read_text()[-1500:] for log in sorted((tmp_path / "work").glob("*.log")))
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:] + logs
+    # the runs end at train.steps=12 (after the script's own): checkpoints 4, 8 and 12, FROM 8
+    _run_gpu_variants(tmp_path, VARIANTS="b64 b64-rep", ROUND="4", FROM="8", JOBS="2", VAL_CLIPS="4",
+                      EXTRA="train.steps=12")
     data = json.loads((tmp_path / "out" / "mfmnist_checkpoints.json").read_text())
     names = list(data["results"]["scores"])
-    assert names and all(n.startswith(("b64-step-", "b64-rep-step-")) for n in names), names
     assert sorted(names) == ["b64-rep-step-12", "b64-rep-step-8", "b64-step-12", "b64-step-8"]
     assert data["settings"]["val_clips"] == 4 and data["settings"]["from_step"] == 8
     assert "model.time_padding=replicate" in data["runs"]["b64-rep"]["overrides"]  # the run's own config, read back
@@ -301,18 +399,21 @@ def test_gpu_variants_script_scores_every_variants_checkpoints_with_from(tmp_pat
     assert Path(data["results"]["folders"][chosen]).name == run.name
     cfg = yaml.safe_load((run / "config.yaml").read_text())
     assert cfg["train"]["steps"] == int(chosen.rsplit("-", 1)[1])
+    assert json.loads((run / "export" / "config.json").read_text())["info"]["steps"] == cfg["train"]["steps"]
     assert cfg["model"]["time_padding"] == ("replicate" if chosen.startswith("b64-rep-") else "zeros")
     assert (run / "export" / "model.safetensors").is_file() and not (run / "checkpoints").exists()
 
 
 @pytest.mark.slow
+@pytest.mark.experiment
 def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tmp_path):
     """Each checkpoint is exported as a run of that many steps and scored on clips that are not table 1's."""
     import hashlib
 
     import yaml
 
-    data = run_table("mfmnist_checkpoints.py", tmp_path)
+    script = "experiments/mfmnist-checkpoints/mfmnist_checkpoints.py"
+    data = run_table(script, tmp_path)
     models = data["results"]["evaluation"]["models"]
     assert set(models) == {"copy-first-frame", "step-2", "step-4"}
     scores = data["results"]["scores"]
@@ -335,16 +436,20 @@ def test_mfmnist_checkpoints_smoke_scores_each_checkpoint_on_validation_clips(tm
     # Cut back to the last checkpoint, the copy exports exactly the run's own model; an earlier one differs.
     assert weights(copies[4]) == weights(source) != weights(copies[2])
     # The same run given with --run is scored the same (its exports are reused), beside a model folder to compare.
-    again = run_table("mfmnist_checkpoints.py", tmp_path, "--run", str(source), "--steps", "4,2",
-                      "--compare", str(source / "export"))
+    again = run_table(script, tmp_path, "--run", str(source), "--steps", "4,2", "--compare", str(source / "export"))
     assert again["results"]["scores"]["step-2"] == scores["step-2"] and again["settings"]["steps"] == [4, 2]
     assert list(again["results"]["scores"]) == ["step-4", "step-2", "export"]
     assert again["results"]["scores"]["export"] == again["results"]["scores"]["step-4"]  # the same weights
 
 
+@pytest.mark.experiment
 def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier_candidate():
-    sys.path.insert(0, str(BENCH))
-    from mfmnist_checkpoints import choose
+    sys.path.insert(0, str(EXPERIMENTS / "mfmnist-checkpoints"))
+    try:
+        from mfmnist_checkpoints import choose
+        from round_run import keep_checkpoint
+    finally:
+        sys.path.remove(str(EXPERIMENTS / "mfmnist-checkpoints"))
 
     def model(psnr, ssim):
         return {"frame0": {"psnr": 30.0}, "metrics": {"psnr": {"best_of_k": {"per_horizon": psnr}},
@@ -360,6 +465,4 @@ def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier
     result["models"]["a2"] = result["models"]["b"]
     assert choose(result, ["c", "a2", "b"])[0] == "a2"  # a tie goes to the earlier candidate
     with pytest.raises(SystemExit, match="no checkpoint of step 7"):
-        from round_run import keep_checkpoint
-
         keep_checkpoint(Path("/nonexistent-run"), 7, "test")

@@ -425,7 +425,9 @@ def test_feature_net_runs_on_any_device(device):
         assert net.features(real[:, :, :16]).shape == (6, 24) and net(real[:, :, :16]).device.type == device
     assert net.predict_labels(real[:, :, :16]).shape == (6,)
     result = frechet_projectnet(net, real[:, :, :16], fake[:, :, :16], batch_size=4)
-    assert result.value > 0 and result.features == "vgpred VideoFeatureNet features (24-d)"
+    assert result.features == "vgpred VideoFeatureNet features (24-d)"
+    same = frechet_projectnet(net, real[:, :, :16], real[:, :, :16], batch_size=4).value
+    assert same == pytest.approx(0, abs=1e-6) and result.value > 1e-3  # a set against itself: 0; other videos: not
 
 
 def test_feature_net_rejects_other_formats(tmp_path):

@@ -200,5 +200,10 @@ def test_speed_benchmark_quick_mode_writes_results(tmp_path, one_thread):
     data = json.loads((tmp_path / "speed.json").read_text())
     row = data["training"][0]
     assert row["precision"] in ("bf16", "fp32") and row["batch"] == 4
-    assert row["ratio"]["of_medians"] > 0 and row["gflop_per_sample"] > 0
-    assert "python benchmarks/speed.py --quick" in (tmp_path / "speed.md").read_text()
+    # the ratio and the achieved rate follow from the measured samples/s and the counted FLOPs
+    rate = {side: row["samples_per_s"][side]["median"] for side in ("vgpred", "reference_fp32")}
+    assert row["ratio"]["of_medians"] == pytest.approx(rate["vgpred"] / rate["reference_fp32"])
+    assert row["gflop_per_sample"] > 0  # the FLOP counter saw the step's convolutions
+    assert row["achieved_gflop_s"]["vgpred"] == pytest.approx(row["gflop_per_sample"] * rate["vgpred"])
+    md = (tmp_path / "speed.md").read_text()
+    assert "python benchmarks/speed.py --quick" in md and f"**{row['ratio']['of_medians']:.2f}x**" in md

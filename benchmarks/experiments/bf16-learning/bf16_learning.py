@@ -1,13 +1,13 @@
 """Does bf16 training still learn? The same short image-mode run in fp32 and bf16, two seeds each.
 
-    python benchmarks/bf16_learning.py            # ~10 minutes on 2 CPU cores
-    python benchmarks/bf16_learning.py --quick    # seconds
+    python benchmarks/experiments/bf16-learning/bf16_learning.py            # ~10 minutes on 2 CPU cores
+    python benchmarks/experiments/bf16-learning/bf16_learning.py --quick    # seconds
 
 Trains `configs/bench-mfmnist.yaml`'s network at 32x32x8 on 1-digit Moving
 Fashion-MNIST (train split) with `vgpred train`, evaluates each export with
 `vgpred evaluate` on held-out clips (test split, K = 4), and compares the spread
 between precisions with the spread between seeds of the same precision.
-Writes `benchmarks/results/bf16_learning.{md,json}`.
+Writes `results/bf16_learning.{md,json}` beside this script (`--quick`: `results/smoke/`).
 """
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
 sys.path.insert(0, str(REPO))
 
 from vgpred.io.atomic import atomic_write  # noqa: E402
@@ -37,10 +38,10 @@ def vgpred(*args) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    ap.add_argument("--out", type=Path, default=HERE / "results")
     args = ap.parse_args()
-    steps, clips, k = (4, 32, 2) if args.quick else (400, 2000, 4)
-    command = shlex.join(["python", "benchmarks/bf16_learning.py", *sys.argv[1:]])
+    steps, clips, k = (4, 64, 2) if args.quick else (400, 2000, 4)  # quick: one batch of the recipe's 64
+    command = shlex.join(["python", str(Path(__file__).resolve().relative_to(REPO)), *sys.argv[1:]])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

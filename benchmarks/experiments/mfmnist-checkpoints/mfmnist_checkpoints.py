@@ -3,8 +3,8 @@
 A GAN's samples change from one checkpoint to the next, so the number of steps of
 the recipe is chosen, not guessed. Each checkpoint of one run is exported as a run
 of that many steps (the recipe's learning rates are constant: a copy of the run
-folder cut back to the checkpoint, ``benchmarks/round_run.py``, then ``vgpred train
---resume COPY --steps N``), and ``vgpred evaluate`` scores all of them and
+folder cut back to the checkpoint, ``round_run.py`` beside this script, then ``vgpred
+train --resume COPY --steps N``), and ``vgpred evaluate`` scores all of them and
 copy-first-frame on **validation clips**: new 2-garment clips drawn from the
 Fashion-MNIST *train* split with their own seed (new pairs, positions and
 velocities; the garment images themselves were seen in training). Table 1's test
@@ -19,27 +19,32 @@ checkpoints in step order, then the ``--compare`` models). ``--compare DIR`` add
 an existing model folder (e.g. the bundled ``assets/models/mfmnist-64``) to the
 candidates, so that replacing it is decided on the validation clips too.
 
-    python benchmarks/mfmnist_checkpoints.py --scale smoke                  # ~1 minute: a tiny run with checkpoints
-    python benchmarks/mfmnist_checkpoints.py --scale full --run RUN         # a run trained with checkpoints kept
-    python benchmarks/mfmnist_checkpoints.py --scale full                   # trains the run here: CPU hours
+    python benchmarks/experiments/mfmnist-checkpoints/mfmnist_checkpoints.py --scale smoke           # ~1 minute
+    python benchmarks/experiments/mfmnist-checkpoints/mfmnist_checkpoints.py --scale full --run RUN  # a run's checkpoints
+    python benchmarks/experiments/mfmnist-checkpoints/mfmnist_checkpoints.py --scale full            # CPU hours
 
 ``--run`` takes a run folder of ``configs/bench-mfmnist.yaml`` (``vgpred train ...
 train.keep_checkpoints=10``, continued with ``--resume --steps N`` as far as wanted),
-and may be repeated (e.g. the runs ``benchmarks/gpu_variants.sh`` trains side by side
+and may be repeated (e.g. the runs ``gpu_variants.sh`` beside this script trains side by side
 with FROM set; candidates are then named ``<variant>-step-N`` after the folder above
 each run). ``--steps`` picks the checkpoints (default: all at multiples of 1000, from
-``--from-step`` on); ``--jobs`` exports that many at once.
+``--from-step`` on); ``--jobs`` exports that many at once. Results go to this
+experiment's ``results/`` (``--out``).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import sys
 from pathlib import Path
 
-from common import (Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table, parse_args,
-                    recipe_overrides)
-from round_run import checkpoints, keep_checkpoint
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # benchmarks/, for common.py (round_run.py lies beside this script)
+
+from common import (Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table,  # noqa: E402
+                    parse_args, recipe_overrides)
+from round_run import checkpoints, keep_checkpoint  # noqa: E402
 
 TABLE = "mfmnist_checkpoints"
 TITLE = "mfmnist-64's training length, chosen on validation clips (Moving Fashion-MNIST, 1 -> 15 frames)"
@@ -116,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.add_argument("--jobs", type=int, default=1, metavar="N",
                             help="export N checkpoints at once (each a `vgpred train --resume` process)")
 
-    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=options)
+    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=options, out=HERE / "results")
     bench = Benchmark(TABLE, TITLE, args)
     s = dict(SCALES[args.scale])
     if args.val_clips is not None:

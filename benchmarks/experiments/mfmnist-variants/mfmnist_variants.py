@@ -7,26 +7,31 @@ table 1, and the report counts the horizons from frame 4 on where each variant's
 best-of-K PSNR and SSIM beat copy-first-frame (the bundled-model requirement).
 
 Training them on a CPU takes hours (the recipe alone ~2.2 h with one thread); on a
-CUDA machine ``bash benchmarks/gpu_variants.sh`` trains all four side by side until
-a wall-clock deadline, stops each at its last round checkpoint and leaves
-``<variant>.tgz`` archives; unpack them into one folder and pass it as ``--runs``:
+CUDA machine ``bash benchmarks/experiments/mfmnist-checkpoints/gpu_variants.sh``
+trains all four side by side until a wall-clock deadline, stops each at its last
+round checkpoint and leaves ``<variant>.tgz`` archives; unpack them into one folder
+and pass it as ``--runs``. Results go to this experiment's ``results/``:
 
-    python benchmarks/mfmnist_variants.py --scale smoke                      # ~1 minute, trains tiny variants
-    python benchmarks/mfmnist_variants.py --scale full --runs DIR            # runs trained elsewhere, ~12 min
-    python benchmarks/mfmnist_variants.py --scale full                       # trains here: many CPU hours
+    python benchmarks/experiments/mfmnist-variants/mfmnist_variants.py --scale smoke            # ~1 minute
+    python benchmarks/experiments/mfmnist-variants/mfmnist_variants.py --scale full --runs DIR  # ~12 min
+    python benchmarks/experiments/mfmnist-variants/mfmnist_variants.py --scale full             # many CPU hours
 """
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from common import Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table, parse_args
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # benchmarks/, for common.py
+
+from common import (Benchmark, TrainedRun, evaluate_image_to_video, horizons_lost, markdown_table,  # noqa: E402
+                    parse_args)
 
 TABLE = "mfmnist_variants"
 TITLE = "mfmnist-64 recipe variants: batch size and discriminator width (Moving Fashion-MNIST, 1 -> 15 frames)"
 CONFIG = "bench-mfmnist"
-# name -> overrides on configs/bench-mfmnist.yaml (benchmarks/gpu_variants.sh uses the same names)
+# name -> overrides on configs/bench-mfmnist.yaml (../mfmnist-checkpoints/gpu_variants.sh uses the same names)
 VARIANTS = {
     "b16": ["train.batch_size=16"],
     "b16-dw0.5": ["train.batch_size=16", "model.d_width=0.5"],
@@ -82,9 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     def runs_option(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--runs", type=Path, default=None, metavar="DIR",
                             help="score the run folders DIR/<variant>/NNNNN-*/ trained elsewhere (e.g. unpacked "
-                                 "from benchmarks/gpu_variants.sh) instead of training the variants here")
+                                 "from benchmarks/experiments/mfmnist-checkpoints/gpu_variants.sh) instead of "
+                                 "training the variants here")
 
-    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=runs_option)
+    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=runs_option, out=HERE / "results")
     bench = Benchmark(TABLE, TITLE, args)
     s = SCALES[args.scale]
     train = bench.moving_mnist("mfmnist2-train", 2, s["train_clips"], "train", s["size"], s["frames"])
@@ -102,7 +108,8 @@ def main(argv: list[str] | None = None) -> None:
         f"(`b64` is the recipe of the bundled mfmnist-64); their overrides: "
         + "; ".join(f"`{n}`: {' '.join(o) or 'none'}" for n, o in VARIANTS.items())
         + f". Trained on: {', '.join(hardware)}"
-        + (" (`benchmarks/gpu_variants.sh`: all side by side on one GPU until a wall-clock deadline, each kept at "
+        + (" (`benchmarks/experiments/mfmnist-checkpoints/gpu_variants.sh`: all side by side on one GPU until a "
+           "wall-clock deadline, each kept at "
            "its last checkpoint at a multiple of 1000 steps)" if args.runs else "")
         + ". One seed per variant: differences of a horizon or two are within what another seed could change.\n\n"
         f"Horizons {FIRST_HORIZON} .. {s['frames'] - 1} where best-of-{s['k']} beats copy-first-frame:\n\n" + table + "\n"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Train the mfmnist-64 recipe variants of benchmarks/mfmnist_variants.py side by side on one CUDA GPU.
+# Train the mfmnist-64 recipe variants of ../mfmnist-variants/mfmnist_variants.py side by side on one CUDA GPU.
 #
-#   bash benchmarks/gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]
+#   bash benchmarks/experiments/mfmnist-checkpoints/gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]
 #
-# Writes the training data (table 1's: 8000 clips, seed 0), checks one 30-step run on
-# the GPU, then trains every variant at once with `vgpred train` (train.steps 200000)
-# until DEADLINE_SECONDS (default 480) after the start. Each stops with a checkpoint
-# (SIGTERM), is rounded down to its last checkpoint at a multiple of 1000 steps (later
+# Run from the repository root (configs/ and BASE are read from there). Writes the
+# training data (table 1's: 8000 clips, seed 0), checks one 30-step run on the GPU,
+# then trains every variant at once with `vgpred train` (train.steps 200000, or
+# train.steps in EXTRA) until DEADLINE_SECONDS (default 480) after the start. Each
+# stops with a checkpoint (SIGTERM at the deadline, or at its train.steps; log.txt
+# says which), is rounded down to its last checkpoint at a multiple of 1000 steps (later
 # checkpoints and metrics rows dropped, train.steps set to that step, a line in
 # log.txt says so; the learning rates are constant, so this equals a run of that many
 # steps) and exported with `vgpred train --resume RUN --steps N`. OUT_DIR/<variant>.tgz
@@ -16,11 +18,11 @@
 # for a dry run of this script on a CPU: ALLOW_CPU=1, EXTRA (overrides added to every
 # variant, e.g. train.checkpoint_every=10), ROUND (the step multiple kept, default 1000) and
 # CLIPS (training clips, default table 1's 8000); PYTHON (default python3).
-# Then: python benchmarks/mfmnist_variants.py --scale full --runs <the unpacked archives>
+# Then: python benchmarks/experiments/mfmnist-variants/mfmnist_variants.py --scale full --runs <the unpacked archives>
 #
 # With FROM=N (the training length chosen on validation clips, on the GPU machine): every
 # variant keeps its checkpoints at multiples of ROUND, and instead of the archives above
-# benchmarks/mfmnist_checkpoints.py scores those from step N on of all the variants
+# mfmnist_checkpoints.py (beside this script) scores those from step N on of all the variants
 # (JOBS exports at once, default 8; COMPARE: a model folder scored beside them, e.g.
 # assets/models/mfmnist-64; VAL_CLIPS: validation clips, default 1024), writes
 # OUT_DIR/mfmnist_checkpoints.{md,json,png} and OUT_DIR/chosen.tgz: the chosen
@@ -30,6 +32,7 @@
 # with EXTRA=train.steps=N) are for this mode; mfmnist_variants.py scores the other four.
 # OUT_DIR/runs.tgz holds every run's config, log and metrics (no checkpoints).
 set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:?usage: gpu_variants.sh OUT_DIR [DEADLINE_SECONDS]}
 DEADLINE=${2:-480}
 IDX=${IDX:-/usr/share/datasets/fashion-mnist}
@@ -44,7 +47,7 @@ T0=$(date +%s)
 PY=${PYTHON:-python3}
 V="$PY -m vgpred"
 mkdir -p "$OUT" "$WORK"
-overrides() {  # keep in step with VARIANTS in benchmarks/mfmnist_variants.py
+overrides() {  # keep in step with VARIANTS in benchmarks/experiments/mfmnist-variants/mfmnist_variants.py
   case $1 in
     b16) echo "train.batch_size=16" ;;
     b16-dw0.5) echo "train.batch_size=16 model.d_width=0.5" ;;
@@ -73,16 +76,17 @@ if (( $(date +%s) - T0 >= DEADLINE )); then
   echo "the deadline ($DEADLINE s) passed before training started; give a later one" >&2; exit 1
 fi
 for v in $VARIANTS; do
-  timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 $EXTRA $KEEP \
-    --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/runs/$v" --no-progress \
-    > "$WORK/$v.log" 2>&1 &
+  # $WORK/$v.rc: timeout's exit status, 124 when the deadline stopped the run
+  ( timeout -s TERM $(( DEADLINE - ($(date +%s) - T0) )) $V train train.seed=0 $(overrides "$v") train.steps=200000 \
+      $EXTRA $KEEP --mode image --data "$DATA" --config configs/bench-mfmnist.yaml --out "$WORK/runs/$v" \
+      --no-progress > "$WORK/$v.log" 2>&1; echo $? > "$WORK/$v.rc" ) &
 done
 wait
 echo "training stopped at $(( $(date +%s) - T0 )) s"
 if [ -n "$FROM" ]; then
   runs=()
   for v in $VARIANTS; do runs+=(--run "$(ls -d "$WORK/runs/$v"/0* | tail -n 1)"); done
-  $PY benchmarks/mfmnist_checkpoints.py --scale full --work "$WORK/checkpoints" --out "$OUT" --from-step "$FROM" \
+  $PY "$HERE/mfmnist_checkpoints.py" --scale full --work "$WORK/checkpoints" --out "$OUT" --from-step "$FROM" \
     --every "$ROUND" --jobs "${JOBS:-8}" --val-clips "${VAL_CLIPS:-1024}" "${runs[@]}" ${COMPARE:+--compare "$COMPARE"} || exit 1
   chosen=$($PY -c "import json, sys; r = json.load(open(sys.argv[1]))['results']; print(r['folders'][r['chosen']])" \
     "$OUT/mfmnist_checkpoints.json") || exit 1
@@ -95,7 +99,12 @@ if [ -n "$FROM" ]; then
 fi
 for v in $VARIANTS; do
   run=$(ls -d "$WORK/runs/$v"/0* | tail -n 1)
-  ( keep=$($PY benchmarks/round_run.py "$run" "$ROUND" "stopped by a wall-clock deadline") \
+  case $(cat "$WORK/$v.rc") in
+    124) why="stopped by a wall-clock deadline" ;;
+    0) why="finished its train.steps" ;;
+    *) why="ended with exit status $(cat "$WORK/$v.rc") (see $WORK/$v.log)" ;;
+  esac
+  ( keep=$($PY "$HERE/round_run.py" "$run" "$ROUND" "$why") \
     && $V train --resume "$run" --steps "$keep" --no-progress >> "$WORK/$v.log" 2>&1 && echo "$v: step $keep" ) &
 done
 wait

@@ -1,9 +1,11 @@
 """Cut a run folder back to one of its checkpoints, so that it reads as a run of that many steps.
 
-    python benchmarks/round_run.py RUN MULTIPLE REASON    # keep the last checkpoint at a multiple of MULTIPLE
+    python benchmarks/experiments/mfmnist-checkpoints/round_run.py RUN MULTIPLE REASON
+    # keeps the last checkpoint at a multiple of MULTIPLE
 
-The checkpoints after the kept one and the metrics rows after its step are dropped,
-``train.steps`` in config.yaml is set to its step and log.txt says why. The recipes'
+The checkpoints after the kept one, the metrics rows after its step and any export
+(made at a later step) are dropped, ``train.steps`` in config.yaml is set to its step
+and log.txt says why. The recipes'
 learning rates are constant, so the folder then equals a run trained for that many
 steps; ``vgpred train --resume RUN --steps N`` exports it. Used by
 ``gpu_variants.sh`` (runs stopped by a wall-clock deadline) and
@@ -36,6 +38,8 @@ def keep_checkpoint(run: Path, keep: int, reason: str) -> None:
     for step, folder in found.items():
         if step > keep:
             shutil.rmtree(folder)
+    if (run / "export").exists():  # the model of the run's last step; `vgpred train --resume` exports the kept one
+        shutil.rmtree(run / "export")
     metrics = run / "metrics.jsonl"
     if metrics.is_file():  # absent before the first train.log_every steps
         rows = [line for line in metrics.read_text().splitlines() if line.strip()]
@@ -50,7 +54,7 @@ def keep_checkpoint(run: Path, keep: int, reason: str) -> None:
 
 def main(argv: list[str]) -> None:
     if len(argv) != 3 or not argv[1].isdigit() or int(argv[1]) < 1:
-        raise SystemExit("usage: python benchmarks/round_run.py RUN MULTIPLE REASON")
+        raise SystemExit("usage: python benchmarks/experiments/mfmnist-checkpoints/round_run.py RUN MULTIPLE REASON")
     run, multiple, reason = Path(argv[0]), int(argv[1]), argv[2]
     steps = list(checkpoints(run))
     kept = [s for s in steps if s % multiple == 0]
