@@ -197,7 +197,7 @@ def test_hostile_safetensors_headers(tmp_path, damage, message):
         (lambda d: d["model"].update(resolution=100000), "model.resolution=100000: must be a power of two"),
         (lambda d: d["model"].update(frames=10**9), "model.frames=1000000000"),
         (lambda d: d["model"].update(channels=7), "model.channels=7: must be 1 or 3"),
-        (lambda d: d["model"].update(fps=-3), "model.fps=-3.0: must be positive"),
+        (lambda d: d["model"].update(fps=-3), "model.fps=-3.0: must be from 0.1 to 240 frames per second"),
         (lambda d: d["model"].update(resolution=None), "expected an integer, got None"),
         (lambda d: d.update(format="something-else"), "not a vgpred model config"),
     ],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vgpred.errors import VgpredError
+from vgpred.limits import MAX_FPS, MAX_SAMPLES, MAX_WORKERS, MIN_FPS
 from vgpred.paths import CONFIG_DIR
 
 
@@ -95,6 +97,98 @@ class Config:
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass(frozen=True)
+class Range:
+    """Values a numeric setting may take: ``low``/``high`` bounds (None: unbounded), each closed unless marked open.
+
+    Floats must also be finite: NaN and infinity pass no range.
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    unit: str = ""
+    text: str = ""  # says the range in words instead (it must agree with the bounds)
+
+    def holds(self, value: float) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def describe(self) -> str:
+        def num(x: float) -> str:
+            return str(x) if isinstance(x, int) else f"{x:g}"
+
+        if self.text:
+            return self.text
+        if self.low is not None and self.high is not None and not (self.low_open or self.high_open):
+            return f"from {num(self.low)} to {num(self.high)}{self.unit}"
+        parts = [f"{'>' if self.low_open else '>='} {num(self.low)}"] if self.low is not None else []
+        parts += [f"{'<' if self.high_open else '<='} {num(self.high)}"] if self.high is not None else []
+        return " and ".join(parts) + self.unit
+
+
+_NON_NEGATIVE, _AT_LEAST_1 = Range(0), Range(1)
+_FRACTION = Range(0, 1, high_open=True)
+
+# The range of every numeric setting, checked after all presets and overrides are applied
+# (build_config) and when a model folder's config.json is read, so nothing out of range
+# reaches a run folder or a network. Shapes (resolution, frames, channels) and what each
+# mode needs are checked with the network layout (vgpred.models.videogan.check_model_config);
+# whether a width fits in memory is estimated before training (vgpred train).
+RANGES: dict[str, Range] = {
+    "model.latent_dim": Range(0, 4096),
+    "model.width": Range(0, 1024, low_open=True, text="a positive multiplier, at most 1024"),
+    "model.d_width": Range(0, 1024, text="a positive multiplier (0 = model.width), at most 1024"),
+    "model.num_classes": Range(0, 100_000),
+    "model.embed_dim": Range(0, 4096),
+    "model.fps": Range(MIN_FPS, MAX_FPS, unit=" frames per second"),
+    "optim.lr_g": _NON_NEGATIVE,
+    "optim.lr_d": _NON_NEGATIVE,
+    "optim.beta1": _FRACTION,
+    "optim.beta2": _FRACTION,
+    "optim.freeze_g_steps": _NON_NEGATIVE,
+    "loss.mask_l1": _NON_NEGATIVE,
+    "loss.recon_l1": _NON_NEGATIVE,
+    "loss.video_l1": _NON_NEGATIVE,
+    "loss.r1": _NON_NEGATIVE,
+    "train.steps": _AT_LEAST_1,
+    "train.batch_size": _AT_LEAST_1,
+    "train.seed": Range(0, 2**63 - 1),
+    "train.ema_decay": _FRACTION,
+    "train.ema_warmup": _NON_NEGATIVE,
+    "train.bn_recalibrate": _NON_NEGATIVE,
+    "train.num_workers": Range(0, MAX_WORKERS),
+    "train.crop": Range(0, 1, low_open=True),
+    "train.log_every": _AT_LEAST_1,
+    "train.sample_every": _NON_NEGATIVE,
+    "train.checkpoint_every": _NON_NEGATIVE,
+    "train.keep_checkpoints": _NON_NEGATIVE,
+    "train.num_samples": Range(1, MAX_SAMPLES),
+}
+
+
+def check_section(section: str, obj: Any) -> None:
+    """Raise a one-line error naming ``section.key=value`` for the first value of ``obj`` out of its range."""
+    for f in dataclasses.fields(obj):
+        key = f"{section}.{f.name}"
+        value = getattr(obj, f.name)
+        if key in RANGES and not RANGES[key].holds(value):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise VgpredError(f"{key}={value}: must be a finite number ({RANGES[key].describe()})")
+            raise VgpredError(f"{key}={value}: must be {RANGES[key].describe()}")
+
+
+def check_ranges(cfg: Config) -> Config:
+    """Check every numeric setting of ``cfg`` against :data:`RANGES`; returns ``cfg``."""
+    for section, obj in _sections(cfg).items():
+        check_section(section, obj)
+    return cfg
 
 
 def _sections(cfg: Config) -> dict[str, Any]:
@@ -209,7 +303,12 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
     path = preset_path(path)
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = yaml.safe_load(path.read_bytes().decode("utf-8")) or {}
+    except UnicodeDecodeError as err:
+        raise VgpredError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at offset {err.start}); "
+                          "save the config as UTF-8") from None
+    except RecursionError:
+        raise VgpredError(f"{path}: cannot read YAML (nested too deeply)") from None
     except (OSError, yaml.YAMLError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise VgpredError(f"{path}: cannot read YAML ({first})") from None
@@ -227,7 +326,7 @@ def build_config(preset: str | Path | None = None, overrides: list[str] | tuple[
             raise VgpredError(f"override {item!r}: expected key=value")
         key, value = item.split("=", 1)
         set_value(cfg, key.strip(), value)
-    return cfg
+    return check_ranges(cfg)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:
@@ -245,6 +344,10 @@ def model_config_from_dict(data: dict[str, Any], source: str) -> ModelConfig:
             setattr(cfg, name, _convert(value, types_[name], f"model.{name}"))
         except VgpredError as err:
             raise VgpredError(f"{source}: {err}") from None
+    try:
+        check_section("model", cfg)
+    except VgpredError as err:
+        raise VgpredError(f"{source}: {err}") from None
     return cfg
 
 

@@ -1,5 +1,7 @@
 """Bounds on user-given sizes, shared by the API and the CLI (no heavy imports)."""
 MAX_SAMPLES = 1024  # videos drawn by one predict/sample call
+MIN_FPS = 0.1  # playback and sampling rates: one frame per 10 s at the slowest
 MAX_FPS = 240.0  # playback rate of written videos
 MAX_CLIP_SIZE = 1024  # frame side of prepared clips
 MAX_CLIP_FRAMES = 1024  # frames per prepared clip
+MAX_WORKERS = 256  # data loader worker processes

@@ -4,6 +4,8 @@
 names, fps), the value range and tensor layout, the vgpred version that wrote it
 and a format version. A folder written by an older format version is upgraded by
 the steps in :data:`MIGRATIONS`; a newer one fails with a message to upgrade.
+Weights may be stored in any of :data:`WEIGHT_DTYPES` and load as float32; tensor
+names, shapes, dtypes and values (finite) are checked before the model is built.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ WEIGHTS_NAME = "model.safetensors"
 MODELS_DIR = ASSETS_DIR / "models"
 DEFAULT_MODEL = "scenes-64"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
+# Floating-point types a model folder's weights may be stored in; all load as float32.
+WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 # Upgrade steps: MIGRATIONS[v] turns a version-v config mapping into version v + 1.
 # Version 1 is the first released format, so there is nothing to upgrade yet.
@@ -108,6 +112,8 @@ def read_model_config(directory: Path) -> tuple[ModelConfig, dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise VgpredError(f"{path}: invalid JSON ({err})") from None
+    except RecursionError:
+        raise VgpredError(f"{path}: invalid JSON (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise VgpredError(f"{path}: not a vgpred model config (format must be {FORMAT!r})")
     version = data.get("format_version")
@@ -134,8 +140,33 @@ def read_model_config(directory: Path) -> tuple[ModelConfig, dict[str, Any]]:
     return cfg, data
 
 
+def _to_model_dtypes(state: dict, expected: dict, weights: Path) -> dict:
+    """``state`` with every weight in the model's dtype: float32 from any of :data:`WEIGHT_DTYPES`.
+
+    Anything else (integer or complex weights, float8, integer counters in another type)
+    is one error line naming the dtype and the first few tensors.
+    """
+    wrong: dict[str, list[str]] = {}
+    for key, tensor in expected.items():
+        have = str(state[key].dtype).removeprefix("torch.")
+        fits = have in WEIGHT_DTYPES if tensor.is_floating_point() else state[key].dtype == tensor.dtype
+        if not fits:
+            wrong.setdefault(have, []).append(key)
+    if wrong:
+        dtype, keys = next(iter(wrong.items()))
+        count = sum(len(k) for k in wrong.values())
+        names = ", ".join(repr(k) for k in keys[:3]) + (f" and {count - 3} more" if count > 3 else "")
+        raise VgpredError(f"{weights}: {count} tensor{'s' if count > 1 else ''} stored as {dtype} ({names}); "
+                          f"weights must be one of {', '.join(WEIGHT_DTYPES)} (loaded as float32)")
+    return {key: tensor.to(expected[key].dtype) for key, tensor in state.items()}
+
+
 def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
-    """Load a model folder (or bundled model name) into an eval-mode VideoGenerator."""
+    """Load a model folder (or bundled model name) into an eval-mode VideoGenerator.
+
+    Weights saved in float16, bfloat16 or float64 (e.g. by ``model.half()``) are
+    converted to float32 on load; other dtypes are refused with one line.
+    """
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -169,7 +200,9 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
                 f"{weights}: tensor {key!r} has shape {tuple(state[key].shape)}, "
                 f"the config needs {tuple(tensor.shape)}"
             )
-        if not torch.isfinite(state[key].float()).all():
+    state = _to_model_dtypes(state, expected, weights)
+    for key, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise VgpredError(f"{weights}: tensor {key!r} holds NaN or infinite values")
     model.load_state_dict(state, assign=True)
     return model.to(device).eval()

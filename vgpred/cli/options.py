@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vgpred.errors import UsageError
-from vgpred.limits import MAX_FPS, MAX_SAMPLES
+from vgpred.limits import MAX_FPS, MAX_SAMPLES, MIN_FPS
 
 
 def check_num_samples(n: int) -> int:
@@ -12,8 +12,9 @@ def check_num_samples(n: int) -> int:
 
 
 def check_fps(fps: float | None) -> float | None:
-    if fps is not None and not 0 < fps <= MAX_FPS:
-        raise UsageError(f"--fps {fps:g}: must be above 0 and at most {MAX_FPS:g}")
+    """``--fps``: None (the model's rate) or a playback rate from MIN_FPS to MAX_FPS frames per second."""
+    if fps is not None and not MIN_FPS <= fps <= MAX_FPS:  # NaN fails every comparison
+        raise UsageError(f"--fps {fps:g}: must be from {MIN_FPS:g} to {MAX_FPS:g} frames per second")
     return fps
 
 

@@ -36,6 +36,7 @@ import torch
 from PIL import Image
 
 from vgpred.errors import VgpredError
+from vgpred.limits import MAX_FPS, MIN_FPS
 from vgpred.registry import Registry
 
 PathLike = Union[str, os.PathLike]
@@ -252,8 +253,8 @@ def write_video(path: PathLike, video: torch.Tensor, fps: float, scale: int = 1)
         fps = float(fps)
     except (TypeError, ValueError):
         raise VgpredError(f"fps: must be a positive number, got {fps!r}") from None
-    if not (math.isfinite(fps) and fps > 0):
-        raise VgpredError(f"fps: must be a positive number, got {fps!r}")
+    if not (math.isfinite(fps) and MIN_FPS <= fps <= MAX_FPS):
+        raise VgpredError(f"fps: must be a number from {MIN_FPS:g} to {MAX_FPS:g}, got {fps!r}")
     frames = _to_frames(video, scale)
     if fmt.even_size:
         frames = _pad_even(frames)

@@ -4,19 +4,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vgpred.config import ModelConfig
+from vgpred.config import ModelConfig, check_section
 from vgpred.errors import VgpredError
+from vgpred.limits import MAX_CLIP_SIZE
 from vgpred.models.layout import make_layout
 from vgpred.models.modes import get_mode
 from vgpred.models.networks import TIME_PADDINGS, Discriminator, GeneratorOutput, TwoStreamGenerator
 
+MAX_RESOLUTION = MAX_CLIP_SIZE  # a model never needs clips larger than a cache can hold
+
 
 def check_model_config(cfg: ModelConfig) -> None:
     """Raise a one-line :class:`VgpredError` if ``cfg`` cannot build a model."""
+    check_section("model", cfg)  # numeric ranges first: NaN or infinite widths never reach the layout
     make_layout(cfg)
+    if cfg.resolution > MAX_RESOLUTION:
+        raise VgpredError(f"model.resolution={cfg.resolution}: must be at most {MAX_RESOLUTION}")
     get_mode(cfg.mode).check_config(cfg)
-    if cfg.fps <= 0:
-        raise VgpredError(f"model.fps={cfg.fps}: must be positive")
     if cfg.time_padding not in TIME_PADDINGS:
         raise VgpredError(f"model.time_padding={cfg.time_padding!r}: must be one of {', '.join(TIME_PADDINGS)}")
 
@@ -71,3 +75,4 @@ def build_discriminator(cfg: ModelConfig) -> Discriminator:
 
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
