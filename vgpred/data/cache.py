@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vgpred.data.disk import check_room
 from vgpred.errors import VgpredError
 from vgpred.io.atomic import atomic_write_bytes
 
@@ -74,6 +75,7 @@ class ShardWriter:
         dst: cache folder (created).
         frames, size, channels: clip shape ``(T, size, size, C)``.
         shard_clips: clips per shard.
+        disk_check: refuse to write a shard that would not fit in the disk's free space.
     """
 
     dst: Path
@@ -82,6 +84,7 @@ class ShardWriter:
     channels: int
     shard_clips: int
     shards: list[dict] = field(default_factory=list)
+    disk_check: bool = True
     _clips: list[np.ndarray] = field(default_factory=list)
     _labels: list[int] = field(default_factory=list)
     _digits: list[np.ndarray] = field(default_factory=list)
@@ -119,12 +122,16 @@ class ShardWriter:
         stem = f"shard-{len(self.shards):05d}"
         entry = {"clips": f"{stem}.clips.npy", "labels": f"{stem}.labels.npy", "num": len(self._clips)}
         clips = np.stack(self._clips)
-        atomic_write_bytes(self.dst / entry["clips"], lambda f: np.save(f, clips))
         labels = np.asarray(self._labels, dtype=np.int64)
+        digits = np.stack(self._digits) if self._digits else None
+        if self.disk_check:
+            size = clips.nbytes + labels.nbytes + (digits.nbytes if digits is not None else 0)
+            check_room(self.dst, size, f"shard {stem} ({len(clips)} clips)",
+                       " (the finished shards are kept: the same command goes on from them)")
+        atomic_write_bytes(self.dst / entry["clips"], lambda f: np.save(f, clips))
         atomic_write_bytes(self.dst / entry["labels"], lambda f: np.save(f, labels))
-        if self._digits:
+        if digits is not None:
             entry["digits"] = f"{stem}.digits.npy"
-            digits = np.stack(self._digits)
             atomic_write_bytes(self.dst / entry["digits"], lambda f: np.save(f, digits))
         self.shards.append(entry)
         self._clips, self._labels, self._digits = [], [], []

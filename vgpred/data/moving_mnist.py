@@ -8,6 +8,7 @@ edges, so they always stay wholly inside the frame. Overlaps take the maximum.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ from torch.utils.data import Dataset
 
 from vgpred.data.idx import class_names_for, load_idx_split
 from vgpred.errors import VgpredError
+from vgpred.limits import MAX_CLIP_FRAMES, MAX_CLIP_SIZE
+
+MAX_DIGITS = 16  # digits per clip
 
 
 class MovingMNIST(Dataset):
@@ -39,10 +43,14 @@ class MovingMNIST(Dataset):
     def __init__(self, idx_dir: str | Path, digits: int = 2, num: int = 10000, split: str = "train",
                  size: int = 64, frames: int = 32, seed: int = 0,
                  speed: tuple[float, float] = (2.0, 5.0)) -> None:
-        if digits < 1 or num < 1 or frames < 1:
-            raise VgpredError("--digits, --num and --frames must be at least 1")
-        if size < 8:
-            raise VgpredError(f"--size: canvas must be at least 8 px, got {size}")
+        checks = [("--digits", digits, 1, MAX_DIGITS), ("--num", num, 1, None), ("--size", size, 8, MAX_CLIP_SIZE),
+                  ("--frames", frames, 1, MAX_CLIP_FRAMES), ("--seed", seed, 0, 2**63 - 1)]
+        for option, value, low, high in checks:
+            if value < low or (high is not None and value > high):
+                bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+                raise VgpredError(f"{option}: must be {bounds}, got {value}")
+        if not 0 < speed[0] <= speed[1] < math.inf:
+            raise VgpredError(f"speed: must be 0 < min <= max (finite), got {speed}")
         self.images, self.labels = load_idx_split(idx_dir, split)
         self.class_names = class_names_for(idx_dir, self.labels) if digits == 1 else []
         self.all_class_names = class_names_for(idx_dir, self.labels)
@@ -105,14 +113,16 @@ class MovingMNIST(Dataset):
 
 def write_moving_mnist(dst: str | Path, idx_dir: str | Path, digits: int = 2, num: int = 10000,
                        split: str = "train", size: int = 64, frames: int = 32, seed: int = 0,
-                       progress: bool = True) -> Path:
+                       progress: bool = True, disk_check: bool = True) -> Path:
     """Write ``num`` Moving MNIST clips as a clip cache at ``dst`` (C = 1); returns ``dst``.
 
     Labels are digit classes for ``digits == 1`` (else -1); every shard also stores the
     classes of all digits (``digits`` file). Re-running with the same settings keeps
-    finished shards.
+    finished shards. With ``disk_check``, a cache larger than the disk's free space is
+    refused before anything is written.
     """
     from vgpred.data.cache import ShardWriter, is_cache, read_index
+    from vgpred.data.disk import check_room
     from vgpred.data.resume import ResumeState, progress_bar, shard_size_for
 
     data = MovingMNIST(idx_dir, digits=digits, num=num, split=split, size=size, frames=frames, seed=seed)
@@ -125,8 +135,11 @@ def write_moving_mnist(dst: str | Path, idx_dir: str | Path, digits: int = 2, nu
         raise VgpredError(f"{dst}: already holds a different clip cache; choose another folder")
     shard_clips = shard_size_for(frames, size, 1)
     state = ResumeState.load(dst, settings)
-    writer = ShardWriter(dst, frames, size, 1, shard_clips, shards=state.shards)
-    start = writer.num_clips
+    start = sum(shard["num"] for shard in state.shards)
+    if disk_check:
+        per_clip = frames * size * size + 8 * (1 + digits)  # pixels, label, digit classes
+        check_room(dst, (num - start) * per_clip, f"the cache ({num - start} clips of {frames}x{size}x{size})")
+    writer = ShardWriter(dst, frames, size, 1, shard_clips, shards=state.shards, disk_check=disk_check)
     with progress_bar(num, "moving-mnist", progress, initial=start) as bar:
         for i in range(start, num):
             clip, classes = data.sample(i)

@@ -20,10 +20,10 @@ import torch.nn.functional as F
 
 from vgpred.data.cache import ShardWriter, is_cache, read_index
 from vgpred.data.resume import ResumeState, progress_bar, shard_size_for
-from vgpred.data.sources import discover
-from vgpred.data.video_folder import ClipSpec, SkipSource, iter_clips, warn
+from vgpred.data.sources import discover, shown
+from vgpred.data.video_folder import ClipSpec, SkipSource, estimate_clips, iter_clips, warn
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_CLIP_FRAMES, MAX_CLIP_SIZE, MAX_FPS
+from vgpred.limits import MAX_CLIP_FRAMES, MAX_CLIP_SIZE, MAX_FPS, MIN_FPS
 
 STABILIZE_MIN_SIDE = 128  # stabilisation runs on frames at least this large, then resizes down
 
@@ -80,8 +80,8 @@ def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_pe
         raise VgpredError(f"--size: must be from 4 to {MAX_CLIP_SIZE}, got {size}")
     if not 1 <= frames <= MAX_CLIP_FRAMES:
         raise VgpredError(f"--frames: must be from 1 to {MAX_CLIP_FRAMES}, got {frames}")
-    if fps is not None and not 0 < fps <= MAX_FPS:
-        raise VgpredError(f"--fps: must be above 0 and at most {MAX_FPS:g}, got {fps:g}")
+    if fps is not None and not MIN_FPS <= fps <= MAX_FPS:  # NaN fails every comparison
+        raise VgpredError(f"--fps: must be from {MIN_FPS:g} to {MAX_FPS:g} frames per second, got {fps:g}")
     if stride < 1:
         raise VgpredError(f"--stride: must be at least 1, got {stride}")
     if clips_per_video is not None and clips_per_video < 1:
@@ -90,22 +90,37 @@ def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_pe
         raise VgpredError(f"--hop: must be at least 1, got {hop}")
 
 
+def _check_disk(dst: Path, sources: list, spec: ClipSpec, clip_bytes: int, done_in_first: int) -> None:
+    """Refuse a cache whose estimated size (from the sources' headers) exceeds the free disk space.
+
+    ``sources`` are those still to read; the first ``done_in_first`` clips of the first
+    one are in finished shards already (a resumed run).
+    """
+    from vgpred.data.disk import check_room
+
+    clips = max(0, sum(estimate_clips(source, spec) for source in sources) - done_in_first)
+    check_room(dst, clips * clip_bytes, f"the cache (about {clips} clips of {spec.frames} frames)")
+
+
 def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float | None = None,
             stride: int = 1, stabilize: bool = False, clips_per_video: int | None = None,
             skip_short: bool = False, progress: bool = True, strip_height: int = 128,
-            hop: int | None = None) -> PrepareSummary:
+            hop: int | None = None, disk_check: bool = True) -> PrepareSummary:
     """Prepare a clip cache at ``dst`` from ``src`` (a folder, a video file or a strip-JPEG list).
 
     Clips are ``frames`` x ``size`` x ``size`` RGB (short-side resize + centre crop).
     See :class:`vgpred.data.video_folder.ClipSpec` for ``fps``, ``stride``,
     ``clips_per_video``, ``skip_short``, ``strip_height`` and ``hop``; ``stabilize`` removes
-    camera motion (:mod:`vgpred.data.stabilize`) and drops clips where that fails.
+    camera motion (:mod:`vgpred.data.stabilize`) and drops clips where that fails. With
+    ``disk_check``, the cache's size is estimated from the sources' headers first and a
+    cache larger than the free disk space is refused before anything is written; each
+    shard is checked again before it is written.
     """
     _check_args(size, frames, fps, stride, clips_per_video, hop)
     started = time.perf_counter()
     dst = Path(dst)
     found = discover(src)
-    names = "\n".join(str(s.path) for s in found.sources).encode()
+    names = "\n".join(str(s.path) for s in found.sources).encode("utf-8", "surrogateescape")
     settings = {"kind": "prepare", "src": str(Path(src).resolve()), "size": size, "frames": frames,
                 "fps": fps, "stride": stride, "stabilize": stabilize, "clips_per_video": clips_per_video,
                 "skip_short": skip_short, "strip_height": strip_height, "num_sources": len(found.sources),
@@ -127,6 +142,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
     created = not dst.exists()
     state = ResumeState.load(dst, settings)
     pos = state.position
+    start_source, start_clip = pos.get("source", 0), pos.get("clip", 0)
     summary = PrepareSummary(dst, files_used=pos.get("files_used", 0),
                              files_skipped=[tuple(x) for x in pos.get("skipped", found.skipped)],
                              files_partial=[tuple(x) for x in pos.get("partial", [])],
@@ -144,8 +160,10 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
             warn(message)
         else:
             held.append(message)
-    writer = ShardWriter(dst, frames, size, 3, shard_size_for(frames, size, 3), shards=state.shards)
-    start_source, start_clip = pos.get("source", 0), pos.get("clip", 0)
+    if disk_check:
+        _check_disk(dst, found.sources[start_source:], spec, frames * size * size * 3 + 8, start_clip)
+    writer = ShardWriter(dst, frames, size, 3, shard_size_for(frames, size, 3), shards=state.shards,
+                         disk_check=disk_check)
 
     def checkpoint(i: int, j: int, used: int) -> None:  # used: files finished before source i
         state.save(writer.shards, {"source": i, "clip": j, "files_used": used, "skipped": summary.files_skipped,
@@ -173,8 +191,8 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
                     while held:
                         warn(held.pop(0))
             except SkipSource as err:
-                entry = (str(source.path), err.reason)
-                note(f"{source.path}: {'read in part' if err.clips else 'skipped'} ({err.reason})")
+                entry = (shown(source.path), err.reason)
+                note(f"{shown(source.path)}: {'read in part' if err.clips else 'skipped'} ({err.reason})")
                 (summary.files_partial if err.clips else summary.files_skipped).append(entry)
             summary.files_used += used
             bar.update(1)

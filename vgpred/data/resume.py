@@ -2,12 +2,14 @@
 
 While a cache is being written its folder holds ``prepare-state.json``: the settings,
 the shards finished so far and where the input stood after the last one. A re-run
-with the same settings continues after the last finished shard; the state file is
-removed once ``index.json`` is written.
+with the same settings continues after the last finished shard (first deleting the
+temporary file of the shard a killed run was writing); the state file is removed
+once ``index.json`` is written.
 """
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +17,10 @@ from typing import Any
 
 from vgpred.data.cache import INDEX_NAME, atomic_write_json
 from vgpred.errors import VgpredError
+from vgpred.io.atomic import remove_stale_temps
 
 STATE_NAME = "prepare-state.json"
+CACHE_FILES = re.compile(r"shard-\d+\.(clips|labels|digits)\.npy|index\.json|prepare-state\.json")
 SHARD_BYTES = 256 * 2**20
 
 
@@ -38,12 +42,17 @@ class ResumeState:
     def load(cls, dst: Path, settings: dict) -> "ResumeState":
         """State of ``dst`` for ``settings``: empty for a new or empty folder, else the saved one."""
         dst = Path(dst)
+        remove_stale_temps(dst, CACHE_FILES)  # shards a killed run was writing (up to 256 MiB each)
         path = dst / STATE_NAME
         if path.is_file():
             try:
-                saved = json.loads(path.read_text())
-            except (OSError, ValueError) as err:
-                raise VgpredError(f"{path}: unreadable preparation state ({err}); delete the folder") from None
+                saved = json.loads(path.read_bytes().decode("utf-8"))
+                shard_names = [s["clips"] for s in saved["shards"]]
+                if not all(isinstance(name, str) for name in shard_names):
+                    raise ValueError("shard file names must be strings")
+            except (OSError, ValueError, RecursionError, KeyError, TypeError) as err:
+                raise VgpredError(f"{path}: unreadable preparation state ({type(err).__name__}: {err}); "
+                                  "delete the folder") from None
             if saved.get("settings") != settings:
                 raise VgpredError(f"{dst}: holds an unfinished cache prepared with other settings; "
                                   "use another folder or delete it")

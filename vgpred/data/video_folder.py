@@ -193,6 +193,38 @@ def _cut(frames: Iterator[np.ndarray], spec: ClipSpec, keep: set[int] | None) ->
         yield np.stack(buf + [buf[-1]] * (spec.frames - len(buf)))
 
 
+def _frame_count(source: Source) -> tuple[int, float]:
+    """Frames a source holds and their rate (0: unknown), from headers alone; (0, 0) when unreadable."""
+    try:
+        if source.kind == "frames":
+            return len(source.frame_files), 0.0
+        if source.kind == "strip":
+            with Image.open(source.path) as img:
+                return img.height, 0.0  # in pixel rows; estimate_clips divides by the strip height
+        with av.open(str(source.path)) as container:
+            if not container.streams.video:
+                return 0, 0.0
+            stream = container.streams.video[0]
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            count = stream.frames or (int(container.duration / 1e6 * rate) if container.duration and rate else 0)
+            return count, rate
+    except _DECODE_ERRORS:
+        return 0, 0.0
+
+
+def estimate_clips(source: Source, spec: ClipSpec) -> int:
+    """How many clips :func:`iter_clips` should give for ``source``, from its headers (0: unknown or unreadable)."""
+    count, rate = _frame_count(source)
+    if source.kind == "strip":
+        count //= spec.strip_height
+    ratio = spec.fps / rate if spec.fps is not None and rate else 1.0 / spec.stride
+    available = int(count * ratio)
+    if count == 0:
+        return 0
+    clips = (available - spec.frames) // spec.step + 1 if available >= spec.frames else int(not spec.skip_short)
+    return clips if spec.clips_per_video is None else min(clips, spec.clips_per_video)
+
+
 def iter_clips(source: Source, spec: ClipSpec) -> Iterator[np.ndarray]:
     """Clips of one source as uint8 ``(T, H, W, 3)``; raises :class:`SkipSource` on bad data."""
     produced = 0
