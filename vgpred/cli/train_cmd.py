@@ -33,7 +33,11 @@ def train(
 
     Config precedence: defaults < --config YAML < key=value overrides (and --mode,
     --steps, --device); with --init-from, the initial model's network settings come
-    before the YAML. Multi-process: torchrun --nproc_per_node K -m vgpred train ...
+    before the YAML. Every value's range, the memory the network needs and the data
+    are checked before the run folder is made. Label mode needs a label on every
+    clip (classes are the source folder's sub-folders): a cache with unlabelled clips,
+    from videos at the top level of the source folder, is refused rather than trained
+    on in part. Multi-process: torchrun --nproc_per_node K -m vgpred train ...
     """
     from vgpred.config import build_config, preset_path
     from vgpred.errors import UsageError, VgpredError
@@ -77,9 +81,9 @@ def train(
 
     from vgpred.models.videogan import check_model_config
 
-    check_model_config_for_training(cfg, check_model_config)
+    _check_memory(cfg, check_model_config_for_training(cfg, check_model_config))
     data = _ensure_cache(data, cfg, show_progress=not no_progress)
-    _check_enough_clips(data, cfg)
+    _check_data(data, cfg)
     from vgpred.train.loop import train as run_training
 
     path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress)
@@ -99,21 +103,74 @@ def _check_resumed_network(run: Path, saved, wanted) -> None:
                          f"(--init-from {run}/export begins from its generator)")
 
 
-def check_model_config_for_training(cfg, check) -> None:
-    """Label counts are filled in from the data, so only check sizes and widths here."""
+def check_model_config_for_training(cfg, check):
+    """Label counts are filled in from the data, so only check sizes and widths here; returns the
+    model config checked (with at least 2 classes standing in for the data's)."""
     from dataclasses import replace
 
-    check(replace(cfg.model, num_classes=max(cfg.model.num_classes, 2), class_names=[]))
+    model = replace(cfg.model, num_classes=max(cfg.model.num_classes, 2), class_names=[])
+    check(model)
+    return model
 
 
-def _check_enough_clips(data: Path, cfg) -> None:
-    """Fail before a run folder is made when the data cannot fill one batch on every process."""
+def _memory_of(device) -> int | None:
+    """Bytes of memory ``device`` has: a GPU's own, else the machine's (or its cgroup's limit, if lower);
+    None where the platform does not say."""
+    import os
+
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no such name
+        return None
+    try:
+        with open("/sys/fs/cgroup/memory.max") as f:
+            limit = f.read().strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def _check_memory(cfg, model) -> None:
+    """Refuse, with the estimate, a network and batch whose training cannot fit in the device's memory.
+
+    The estimate is a lower bound (weights, gradients, Adam and EMA copies, one feature map
+    per layer), so whatever it refuses would fail anyway, only later and after allocating.
+    """
+    from vgpred.data.disk import human
+    from vgpred.device import resolve_device
+    from vgpred.errors import UsageError
+    from vgpred.models.videogan import training_memory
+    from vgpred.train.losses import OBJECTIVES
+
+    device = resolve_device(cfg.train.device)
+    per_element = 4 if cfg.train.precision == "fp32" else 2
+    params, weights, activations = training_memory(
+        model, cfg.train.batch_size, OBJECTIVES.get(cfg.loss.loss).uses_discriminator, per_element)
+    available = _memory_of(device)
+    if available is None or weights + activations <= available:
+        return
+    lower = "model.width" if weights > available else "train.batch_size or model.width"
+    raise UsageError(
+        f"model.width={cfg.model.width:g} with train.batch_size={cfg.train.batch_size}: training needs at least "
+        f"{human(weights + activations)} ({params / 1e6:,.1f} M parameters take {human(weights)} with gradients, Adam "
+        f"and EMA copies; activations {human(activations)}), more than the {human(available)} of memory of "
+        f"{device.type}; lower {lower}")
+
+
+def _check_data(data: Path, cfg) -> None:
+    """Fail before a run folder is made when the cache is damaged (checked when opened), cannot fill one
+    batch on every process, or lacks the labels label mode needs."""
     import os
 
     from vgpred.data import open_dataset
     from vgpred.errors import VgpredError
 
-    clips = len(open_dataset(data))
+    dataset = open_dataset(data)
+    clips = len(dataset)
     processes = max(1, int(os.environ.get("WORLD_SIZE", "1") or 1))
     needed = cfg.train.batch_size * processes
     if clips == 0:
@@ -123,6 +180,24 @@ def _check_enough_clips(data: Path, cfg) -> None:
             f"{data}: {clips} clips, fewer than one batch (train.batch_size={cfg.train.batch_size} x {processes} "
             f"process{'es' if processes > 1 else ''}); add clips or lower train.batch_size"
         )
+    if cfg.model.mode == "label":
+        _check_labels(data, dataset)
+
+
+def _check_labels(data: Path, dataset) -> None:
+    """Label mode trains on labelled clips only: every clip needs a label, and there must be two classes."""
+    from vgpred.errors import VgpredError
+
+    classes = len(dataset.class_names)
+    if classes < 2:
+        found = f"one class ({dataset.class_names[0]!r})" if classes else "no classes"
+        raise VgpredError(f"{data}: label mode needs clips of at least 2 classes (class sub-folders of the "
+                          f"source folder); this cache has {found}")
+    if dataset.unlabelled:
+        raise VgpredError(
+            f"{data}: label mode needs a label on every clip, but {dataset.unlabelled} of {len(dataset)} clips have "
+            f"none (videos at the top level of the source folder, beside its class sub-folders); move them into "
+            f"a class sub-folder and prepare the cache again, or train another mode")
 
 
 def _ensure_cache(data: Path, cfg, show_progress: bool) -> Path:

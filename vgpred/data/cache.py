@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from vgpred.data.cache_check import check_index, check_shards
 from vgpred.data.disk import check_room
 from vgpred.errors import VgpredError
 from vgpred.io.atomic import atomic_write_bytes
@@ -50,21 +51,25 @@ def is_cache(path: str | Path) -> bool:
 
 
 def read_index(path: str | Path) -> dict:
-    """The parsed ``index.json`` of a cache, checked for format and version."""
+    """The parsed ``index.json`` of a cache, checked for format, version, keys and types."""
     path = Path(path)
     index = path / INDEX_NAME
     if not index.is_file():
         raise VgpredError(f"{path}: not a vgpred clip cache (no {INDEX_NAME}); run `vgpred data prepare` first")
     try:
-        meta = json.loads(index.read_text())
-    except (OSError, ValueError) as err:
+        meta = json.loads(index.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise VgpredError(f"{index}: unreadable cache index ({err})") from None
+    except RecursionError:
+        raise VgpredError(f"{index}: unreadable cache index (nested too deeply)") from None
+    if not isinstance(meta, dict):
+        raise VgpredError(f"{index}: not a vgpred clip cache index (a JSON {type(meta).__name__}, not an object)")
     if meta.get("format") != FORMAT_NAME:
         raise VgpredError(f"{index}: not a vgpred clip cache index (format {meta.get('format')!r})")
     if meta.get("version") != FORMAT_VERSION:
         raise VgpredError(f"{index}: cache format version {meta.get('version')} is not supported "
                           f"(this vgpred reads version {FORMAT_VERSION}); prepare the data again")
-    return meta
+    return check_index(meta, index)
 
 
 @dataclass
@@ -159,9 +164,12 @@ class ShardWriter:
 class ClipDataset(Dataset):
     """Clips of a prepared cache: ``ds[i] -> (clip float32 (C, T, H, W) in [-1, 1], label int)``.
 
-    Shards are memory-mapped on first use in each process (safe after fork into
-    DataLoader workers, and picklable for spawn). ``channels`` converts on the fly:
-    1 -> 3 replicates the gray channel, 3 -> 1 takes the luma.
+    Opening checks every shard against the index (:mod:`vgpred.data.cache_check`):
+    a damaged cache fails here with one line naming the file, not halfway through
+    training. ``unlabelled`` counts the clips without a label (-1). Shards are
+    memory-mapped on first use in each process (safe after fork into DataLoader
+    workers, and picklable for spawn). ``channels`` converts on the fly: 1 -> 3
+    replicates the gray channel, 3 -> 1 takes the luma.
     """
 
     def __init__(self, path: str | Path, channels: int | None = None) -> None:
@@ -174,11 +182,10 @@ class ClipDataset(Dataset):
             raise VgpredError(f"channels: must be 1 or 3, got {channels}")
         self.channels: int = int(channels or self.stored_channels)
         self.class_names: list[str] = list(self.meta.get("class_names", []))
-        self._shards: list[dict] = self.meta["shards"]
-        self._offsets = np.cumsum([0] + [int(s["num"]) for s in self._shards]).tolist()
-        for s in self._shards:
-            if not (self.path / s["clips"]).is_file():
-                raise VgpredError(f"{self.path / s['clips']}: shard listed in the index is missing")
+        facts = check_shards(self.path, self.meta, self.path / INDEX_NAME)
+        self._files: list[tuple[Path, Path]] = list(zip(facts.clips, facts.labels))
+        self.unlabelled: int = facts.unlabelled
+        self._offsets = np.cumsum([0] + [int(s["num"]) for s in self.meta["shards"]]).tolist()
         self._maps: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._pid = os.getpid()
 
@@ -194,9 +201,9 @@ class ClipDataset(Dataset):
         if self._pid != os.getpid():
             self._maps, self._pid = {}, os.getpid()
         if k not in self._maps:
-            s = self._shards[k]
-            clips = np.load(self.path / s["clips"], mmap_mode="r")
-            labels = np.load(self.path / s["labels"], mmap_mode="r")
+            clip_file, label_file = self._files[k]
+            clips = np.load(clip_file, mmap_mode="r")
+            labels = np.load(label_file, mmap_mode="r")
             self._maps[k] = (clips, labels)
         return self._maps[k]
 

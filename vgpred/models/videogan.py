@@ -76,3 +76,38 @@ def build_discriminator(cfg: ModelConfig) -> Discriminator:
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
+
+def _activation_elements(cfg: ModelConfig, discriminator: bool) -> int:
+    """Elements of the feature maps one training sample keeps for the backward pass, one map per layer.
+
+    A lower bound (normalisation and activation outputs are not counted): the generator's
+    video and background streams, the image encoder, and the discriminator on a real and
+    a generated clip.
+    """
+    layout = make_layout(cfg)
+    d, res = layout.doublings, cfg.resolution
+    time_steps = sum(layout.time_doubles)
+    side = [res >> k for k in range(d + 1)]  # level k: k halvings from the pixels
+    time = [cfg.frames >> min(k, time_steps) for k in range(d + 1)]
+    video = sum(c * time[d - i] * side[d - i] ** 2 for i, c in enumerate(layout.channels))
+    video += (cfg.channels + 1) * cfg.frames * res * res
+    background = sum(c * side[d - i] ** 2 for i, c in enumerate(layout.channels)) + cfg.channels * res * res
+    encoder = sum(c * side[k + 1] ** 2 for k, c in enumerate(layout.encoder_channels))
+    encoder = encoder if get_mode(cfg.mode).needs_image else 0
+    critic = sum(c * time[k + 1] * side[k + 1] ** 2 for k, c in enumerate(layout.critic_channels))
+    return video + background + encoder + (2 * critic if discriminator else 0)
+
+
+def training_memory(cfg: ModelConfig, batch_size: int, discriminator: bool = True,
+                    activation_bytes: int = 4) -> tuple[int, int, int]:
+    """``(parameters, parameter bytes, activation bytes)`` a training step needs at least.
+
+    Parameter bytes count each float32 generator weight five times (weight, gradient, two
+    Adam moments, EMA copy) and each discriminator weight four times; activations take
+    ``activation_bytes`` per element (2 under bf16/fp16 autocast). The networks are built
+    on the meta device: shapes only, nothing is allocated.
+    """
+    with torch.device("meta"):
+        g = count_parameters(VideoGenerator(cfg))
+        d = count_parameters(build_discriminator(cfg)) if discriminator else 0
+    return g + d, 4 * (5 * g + 4 * d), activation_bytes * batch_size * _activation_elements(cfg, discriminator)
