@@ -34,6 +34,9 @@ class ModelConfig:
     two_stream: bool = True  # False = one-stream ablation (no mask, no background)
     skips: bool = False  # image mode: U-Net skips from the frame encoder into both streams (not in the paper)
     time_padding: str = "zeros"  # zeros (the paper) | replicate: layers that double or halve time repeat the edge frames
+    foreground: str = "pixels"  # pixels (the paper: the video stream synthesises every pixel) | motion (image mode:
+                                # it predicts where each pixel comes from in the photo; vgpred/models/motion.py)
+    max_flow: float = 0.5  # motion: largest displacement from the photo, in grid_sample units (2 = the image's width)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
     embed_dim: int = 10  # label mode: size of the class embedding joined to z
