@@ -64,6 +64,9 @@ class LossConfig:
     recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame
     video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames 1..T-1 (not in the paper)
     r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
+    kl: float = 0.0  # image mode: > 0 trains a posterior encoder q(z | clip) (SAVP/SVG); video_l1 then scores videos
+                     # made from the posterior's z, this weighs their KL to N(0, I), the GAN sees the prior's z
+    diversity: float = 0.0  # mode seeking (MSGAN): weight of 1 / (|G(z1) - G(z2)| / |z1 - z2|) for two prior z per photo
 
 
 @dataclass

@@ -26,11 +26,15 @@ import torch
 from vgpred.config import Config, ModelConfig
 from vgpred.device import describe_device, resolve_device
 from vgpred.errors import VgpredError
+from vgpred.models.layout import make_layout
+from vgpred.models.networks import GeneratorOutput
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 from vgpred.train import checkpoint as ckpt
 from vgpred.train import rng
 from vgpred.train.distributed import Distributed
 from vgpred.train.ema import EMA, recalibrate_batchnorm
+from vgpred.train.latent import (PosteriorEncoder, check_latent_terms, kl_to_prior, mode_seeking, sample_posterior,
+                                 uses_posterior)
 from vgpred.train.losses import OBJECTIVES, Objective, r1_penalty
 from vgpred.train.precision import (align_optimizer_state, autocast, channels_last, configure_backends,
                                     fused_optimizer, grad_scaler, maybe_compile, resolve_precision,
@@ -115,6 +119,24 @@ def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: in
     return loader, stream()
 
 
+def _generate(g: torch.nn.Module, latents: list[torch.Tensor], label: torch.Tensor | None,
+              image: torch.Tensor | None) -> list[GeneratorOutput]:
+    """The videos of each ``(B, latent_dim)`` group in ``latents`` for the same labels and photos.
+
+    One pass over the groups stacked (one forward for DDP; BatchNorm sees them together),
+    split back into one output per group.
+    """
+    if len(latents) == 1:
+        return [g(latents[0], label, image)]
+    n, b = len(latents), latents[0].shape[0]
+
+    def repeat(x: torch.Tensor | None) -> torch.Tensor | None:
+        return None if x is None else x.repeat(n, *[1] * (x.dim() - 1))
+
+    out = g(torch.cat(latents), repeat(label), repeat(image))
+    return [GeneratorOutput(*(None if x is None else x[i * b:(i + 1) * b] for x in out)) for i in range(n)]
+
+
 @dataclass
 class GanStep:
     """One training step on a batch: a D step then a G step (the paper's schedule).
@@ -122,8 +144,13 @@ class GanStep:
     ``g_train``/``d_train`` are what runs forward (possibly DDP-wrapped or compiled);
     ``gen``/``disc`` the raw modules. Calling it with ``(clips (B, C, T, H, W) in
     [-1, 1], labels (B,))`` updates the networks and returns detached 0-d stats
-    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``, ``video_l1``); it never waits for
-    the device.
+    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``, ``video_l1``, ``kl``,
+    ``mode_seeking``); it never waits for the device.
+
+    The discriminator and the GAN loss see videos made from the prior's noise. With a
+    ``posterior`` (``loss.kl > 0``) the same photos also get the posterior's z of their
+    clips, and ``loss.video_l1`` scores those videos (see :mod:`vgpred.train.latent`); with
+    ``loss.diversity > 0`` they also get a second prior z for the mode-seeking term.
     """
 
     cfg: Config
@@ -139,6 +166,7 @@ class GanStep:
     device: torch.device
     noise_gen: torch.Generator
     memory_channels_last: bool = False
+    posterior: torch.nn.Module | None = None  # q(z | clip) as run forward (possibly DDP-wrapped), trained with G
 
     def __call__(self, clips: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         cfg, objective, scaler, optimizers = self.cfg, self.objective, self.scaler, self.optimizers
@@ -148,9 +176,18 @@ class GanStep:
         label = labels.to(self.device, non_blocking=True) if self.gen.needs_label else None
         image = real[:, :, 0] if self.gen.needs_image else None
         z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device)
+        latents = [z]  # the prior's first; the posterior's and a second prior's when their terms are on
+        mu = logvar = None
+        if self.posterior is not None:
+            with autocast(self.precision, self.device):
+                mu, logvar = self.posterior(real)
+            latents.append(sample_posterior(mu, logvar, self.noise_gen))
+        if cfg.loss.diversity > 0:
+            latents.append(self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device))
 
         with autocast(self.precision, self.device):
-            out = self.g_train(z, label, image)
+            outs = _generate(self.g_train, latents, label, image)
+        out = outs[0]
         stats: dict[str, torch.Tensor] = {}
         if self.d_train is not None:  # --- discriminator step ---
             if cfg.loss.r1 > 0:
@@ -182,10 +219,19 @@ class GanStep:
             if self.d_train is not None:
                 loss_g = loss_g + cfg.loss.recon_l1 * recon
                 if cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones (GAN + L1)
-                    future = (out.video[:, :, 1:].float() - real[:, :, 1:].float()).abs().mean()
+                    known = outs[1] if mu is not None else out  # with a posterior: the z that saw the clip
+                    future = (known.video[:, :, 1:].float() - real[:, :, 1:].float()).abs().mean()
                     loss_g = loss_g + cfg.loss.video_l1 * future
                     stats["video_l1"] = future.detach()
             stats["recon_l1"] = recon.detach()
+        if mu is not None:
+            kl = kl_to_prior(mu, logvar)
+            loss_g = loss_g + cfg.loss.kl * kl
+            stats["kl"] = kl.detach()
+        if cfg.loss.diversity > 0:
+            seeking, ratio = mode_seeking(out.video, outs[-1].video, latents[0], latents[-1])
+            loss_g = loss_g + cfg.loss.diversity * seeking
+            stats["mode_seeking"] = ratio.detach()
         optimizers["g"].zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()
         scaler.step(optimizers["g"])
@@ -227,6 +273,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     objective = OBJECTIVES.get(cfg.loss.loss)
     if cfg.optim.freeze_g_steps < 0:
         raise VgpredError(f"optim.freeze_g_steps={cfg.optim.freeze_g_steps}: must be >= 0")
+    check_latent_terms(cfg, objective.uses_discriminator)
     dataset = open_dataset(data, channels=cfg.model.channels)
     if len(dataset) == 0:
         raise VgpredError(f"{data}: the dataset holds no usable clips")
@@ -256,24 +303,31 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         del initial  # the run's generator holds the weights now; no second copy for the whole run
         run.log_event(f"generator initialised from {initial_folder} (fine-tuning; the discriminator starts fresh)")
     disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
+    posterior = PosteriorEncoder(cfg.model, make_layout(cfg.model)).to(device) if uses_posterior(cfg) else None
     configure_backends(device)
     if use_channels_last(device):  # before EMA and optimizers, so their copies share the layout
-        to_channels_last(gen_model)
-        if disc is not None:
-            to_channels_last(disc)
+        for module in (gen_model, disc, posterior):
+            if module is not None:
+                to_channels_last(module)
     ema = EMA(gen_model, cfg.train.ema_decay, cfg.train.ema_warmup) if cfg.train.ema_decay > 0 else None
     betas = (cfg.optim.beta1, cfg.optim.beta2)
     fused = fused_optimizer(device)
-    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=lr_g_at(cfg, 0), betas=betas, fused=fused)}
+    g_params = [*gen_model.parameters(), *(posterior.parameters() if posterior is not None else ())]
+    optimizers = {"g": torch.optim.Adam(g_params, lr=lr_g_at(cfg, 0), betas=betas, fused=fused)}
     if disc is not None:
         optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas, fused=fused)
-    modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
+    modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {}),
+               **({"posterior": posterior} if posterior is not None else {})}
     noise_gen = rng.noise_generator(cfg.train.seed, dist.rank)
 
     step, epoch, batch_index, scaler_state = 0, 0, 0, None
     latest = ckpt.list_checkpoints(run.checkpoints)
     if resume and latest:
         tensors, meta = ckpt.load_checkpoint(latest[-1])
+        if any(k.startswith("posterior/") for k in tensors) != (posterior is not None):
+            held = "holds" if posterior is None else "holds no"
+            raise VgpredError(f"--resume {run.path}: loss.kl={cfg.loss.kl}, but the run's checkpoint {held} a posterior "
+                              "encoder (loss.kl > 0 trains one); a run keeps it: resume with the run's loss.kl")
         rng_entries = ckpt.restore(tensors, meta, modules, optimizers)
         # One data position serves every rank: each reads its own part of an epoch in as many batches.
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
@@ -304,8 +358,9 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     scaler = grad_scaler(precision, device)
     if resume and latest and scaler_state:
         scaler.load_state_dict(scaler_state)
+    posterior_train = maybe_compile(dist.wrap(posterior), cfg.train.compile) if posterior is not None else None
     gan_step = GanStep(cfg, gen_model, g_train, disc, d_train, d_critic, optimizers, scaler, objective, precision,
-                       device, noise_gen, memory_channels_last=use_channels_last(device))
+                       device, noise_gen, memory_channels_last=use_channels_last(device), posterior=posterior_train)
     run.log_event(
         f"mode={cfg.model.mode} loss={cfg.loss.loss} device={device} precision={precision} world={dist.world_size} "
         f"G={count_parameters(gen_model)/1e6:.2f}M D={count_parameters(disc)/1e6 if disc else 0:.2f}M clips={len(dataset)}"
