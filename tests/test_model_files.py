@@ -10,7 +10,7 @@ import torch
 
 from tests.conftest import assert_one_line_error, call_cli, save_tiny_model
 from vgpred.errors import VgpredError
-from vgpred.modelfile import CONFIG_NAME, WEIGHTS_NAME, load_model
+from vgpred.modelfile import CONFIG_NAME, FORMAT_VERSION, WEIGHTS_NAME, load_model
 from vgpred.predictor import VideoPredictor
 
 
@@ -22,7 +22,7 @@ def test_save_load_identical_output(tmp_path, mode, photo):
     out_a, out_b = a(num_samples=2, seed=3, **kwargs), b(num_samples=2, seed=3, **kwargs)
     assert torch.equal(out_a.frames, out_b.frames)
     config = json.loads((folder / CONFIG_NAME).read_text())
-    assert config["format_version"] == 1 and config["model"]["mode"] == mode
+    assert config["format_version"] == FORMAT_VERSION and config["model"]["mode"] == mode
     assert config["value_range"] == [-1.0, 1.0] and "vgpred_version" in config
 
 

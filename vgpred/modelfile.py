@@ -21,7 +21,7 @@ from vgpred.io.atomic import atomic_write_bytes
 from vgpred.paths import ASSETS_DIR
 
 FORMAT = "vgpred-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 MODELS_DIR = ASSETS_DIR / "models"
@@ -30,9 +30,18 @@ PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
 # Floating-point types a model folder's weights may be stored in; all load as float32.
 WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "float64")
 
+
+def _name_the_foreground(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 names how the generator makes the foreground (``model.foreground``); a version-1
+    folder predates the motion foreground, so its generator synthesises pixels."""
+    model = data.get("model")
+    if isinstance(model, dict):
+        data = {**data, "model": {"foreground": "pixels", **model}}
+    return {**data, "format_version": 2}
+
+
 # Upgrade steps: MIGRATIONS[v] turns a version-v config mapping into version v + 1.
-# Version 1 is the first released format, so there is nothing to upgrade yet.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _name_the_foreground}
 
 
 def bundled_models() -> dict[str, Path]:

@@ -35,6 +35,8 @@ class PredictionOutput:
 
     ``frames``, ``foreground`` and ``background`` are in [-1, 1]; ``mask`` is the
     foreground weight in [0, 1] with C = 1 (``frames = mask*fg + (1-mask)*bg``).
+    ``flow`` (motion models, else None): ``(B, 2, T, H, W)``, where each pixel comes from
+    in the photo (see :func:`vgpred.models.motion.animate_photo`).
     """
 
     frames: torch.Tensor
@@ -42,6 +44,7 @@ class PredictionOutput:
     background: torch.Tensor
     mask: torch.Tensor
     fps: float
+    flow: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return self.frames.shape[0]
@@ -178,4 +181,4 @@ class VideoPredictor:
             index = self.label_index(label)
             cond_label = torch.full((num_samples,), index, dtype=torch.long, device=self.device)
         out = self.model(z, cond_label, cond_image)
-        return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps))
+        return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)

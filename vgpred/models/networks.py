@@ -41,12 +41,18 @@ from vgpred.models.layout import Layout
 
 
 class GeneratorOutput(NamedTuple):
-    """All ``(B, C, T, H, W)`` in [-1, 1] except ``mask`` in [0, 1] with C = 1."""
+    """All ``(B, C, T, H, W)`` in [-1, 1] except ``mask`` in [0, 1] with C = 1.
+
+    ``flow`` (motion foreground only, else None): ``(B, 2, T, H, W)``, for every pixel of
+    every frame the (x, y) offset of where it comes from in the photo, in grid_sample's
+    normalised units (see :func:`vgpred.models.motion.animate_photo`).
+    """
 
     video: torch.Tensor
     foreground: torch.Tensor
     background: torch.Tensor
     mask: torch.Tensor
+    flow: torch.Tensor | None = None
 
 
 def _kernel_stride(time_doubles: bool) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -147,13 +153,17 @@ def init_weights(module: nn.Module) -> None:
 
 
 class TwoStreamGenerator(nn.Module):
-    """Maps conditioning contexts to a video and its layers.
+    """Maps conditioning contexts to a video and its layers: the ``pixels`` foreground.
 
     Contexts are vectors ``(B, C)`` (unconditional, label) or ``(B, C, 4, 4)`` maps
     (image mode); a map is lifted to ``(B, C, 2, 4, 4)`` for the video stream.
+    ``head_channels`` is the width of the video stream's first head (``video_head``):
+    the video's colour channels here; a subclass may read it otherwise
+    (:class:`vgpred.models.motion.MotionGenerator`: a 2-channel flow).
     """
 
-    def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
+    def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool,
+                 head_channels: int | None = None):
         super().__init__()
         ch, td = layout.channels, layout.time_doubles
         self.frames, self.two_stream, self.context_is_map = cfg.frames, cfg.two_stream, context_is_map
@@ -170,7 +180,8 @@ class TwoStreamGenerator(nn.Module):
         for i in range(layout.doublings - 1):
             layers += [up3d(ch[i], ch[i + 1], td[i], time_padding=pad), nn.BatchNorm3d(ch[i + 1]), nn.ReLU(True)]
         self.foreground = nn.Sequential(*layers)
-        self.video_head = nn.Sequential(up3d(ch[-1], cfg.channels, td[-1], bias=True, time_padding=pad), nn.Tanh())
+        head = cfg.channels if head_channels is None else head_channels
+        self.video_head = nn.Sequential(up3d(ch[-1], head, td[-1], bias=True, time_padding=pad), nn.Tanh())
         if self.two_stream:
             self.mask_head = nn.Sequential(up3d(ch[-1], 1, td[-1], bias=True, time_padding=pad), nn.Sigmoid())
             stem2d = (
@@ -186,9 +197,30 @@ class TwoStreamGenerator(nn.Module):
             self.bg_skips = _skip_projections(skip_in, ch)
         init_weights(self)
 
+    @classmethod
+    def check_config(cls, cfg: ModelConfig, needs_image: bool) -> None:
+        """Raise a one-line :class:`VgpredError` if this foreground cannot serve ``cfg``
+        (``needs_image``: the mode conditions on a photo). The pixel foreground serves every mode."""
+
     def forward(
-        self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = ()
+        self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = (),
+        photo: torch.Tensor | None = None,
     ) -> GeneratorOutput:
+        """``photo`` is not read: the pixel foreground sees it only through the contexts."""
+        foreground, mask, background = self.streams(fg_context, bg_context, skips)
+        if mask is None:
+            ones = torch.ones_like(foreground[:, :1])
+            return GeneratorOutput(foreground, foreground, torch.zeros_like(foreground), ones)
+        background = background.unsqueeze(2).expand_as(foreground)
+        video = mask * foreground + (1 - mask) * background
+        return GeneratorOutput(video, foreground, background, mask)
+
+    def streams(
+        self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = ()
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Both streams' raw outputs: the video head ``(B, head_channels, T, H, W)`` in [-1, 1]
+        (tanh), the mask ``(B, 1, T, H, W)`` in [0, 1] and the background ``(B, C, H, W)`` in
+        [-1, 1]; the last two are None in the one-stream ablation."""
         if self.context_is_map:
             fg_in = fg_context.unsqueeze(2)  # (B, C, 1, 4, 4)
             bg_in = bg_context
@@ -199,14 +231,10 @@ class TwoStreamGenerator(nn.Module):
             raise ValueError(f"the generator takes {len(self.fg_skips)} skip maps, got {len(skips)}")
         h = _with_skips(self.foreground, fg_in, skips, self.fg_skips, over_time=True)
         if not self.two_stream:
-            foreground = self.video_head(h)
-            ones = torch.ones_like(foreground[:, :1])
-            return GeneratorOutput(foreground, foreground, torch.zeros_like(foreground), ones)
-        foreground, mask = self._heads(h)
+            return self.video_head(h), None, None
+        head, mask = self._heads(h)
         background = _with_skips(self.background, bg_in, skips, self.bg_skips, over_time=False)
-        background = background.unsqueeze(2).expand_as(foreground)
-        video = mask * foreground + (1 - mask) * background
-        return GeneratorOutput(video, foreground, background, mask)
+        return head, mask, background
 
     def _heads(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Video and mask heads as one transposed convolution (one pass over ``h``, not two).

@@ -1,4 +1,4 @@
-"""The full generator (mode conditioner + two streams) and the matching discriminator."""
+"""The full generator (mode conditioner + the foreground's two streams) and the matching discriminator."""
 from __future__ import annotations
 
 import torch
@@ -7,9 +7,10 @@ from torch import nn
 from vgpred.config import ModelConfig, check_section
 from vgpred.errors import VgpredError
 from vgpred.limits import MAX_CLIP_SIZE
+from vgpred.models.foregrounds import get_foreground
 from vgpred.models.layout import make_layout
 from vgpred.models.modes import get_mode
-from vgpred.models.networks import TIME_PADDINGS, Discriminator, GeneratorOutput, TwoStreamGenerator
+from vgpred.models.networks import TIME_PADDINGS, Discriminator, GeneratorOutput
 
 MAX_RESOLUTION = MAX_CLIP_SIZE  # a model never needs clips larger than a cache can hold
 
@@ -23,10 +24,11 @@ def check_model_config(cfg: ModelConfig) -> None:
     get_mode(cfg.mode).check_config(cfg)
     if cfg.time_padding not in TIME_PADDINGS:
         raise VgpredError(f"model.time_padding={cfg.time_padding!r}: must be one of {', '.join(TIME_PADDINGS)}")
+    get_foreground(cfg)
 
 
 class VideoGenerator(nn.Module):
-    """What a model folder holds: the conditioner of ``cfg.mode`` and the generator.
+    """What a model folder holds: the conditioner of ``cfg.mode`` and the generator of ``cfg.foreground``.
 
     ``forward(z, label=None, image=None)``:
         z: (B, latent_dim) noise; label: (B,) int64 class ids (label mode);
@@ -40,7 +42,7 @@ class VideoGenerator(nn.Module):
         layout = make_layout(cfg)
         mode = get_mode(cfg.mode)
         self.conditioner = mode(cfg, layout)
-        self.generator = TwoStreamGenerator(
+        self.generator = get_foreground(cfg)(
             cfg, layout, self.conditioner.fg_channels, self.conditioner.bg_channels, mode.context_is_map
         )
 
@@ -64,7 +66,7 @@ class VideoGenerator(nn.Module):
         self, z: torch.Tensor, label: torch.Tensor | None = None, image: torch.Tensor | None = None
     ) -> GeneratorOutput:
         fg, bg, skips = self.conditioner(z, label, image)
-        return self.generator(fg, bg, skips)
+        return self.generator(fg, bg, skips, image)
 
 
 def build_discriminator(cfg: ModelConfig) -> Discriminator:

@@ -18,7 +18,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,16 +25,19 @@ import torch
 from vgpred.config import Config, ModelConfig
 from vgpred.device import describe_device, resolve_device
 from vgpred.errors import VgpredError
+from vgpred.models.layout import make_layout
 from vgpred.models.videogan import VideoGenerator, build_discriminator, count_parameters
 from vgpred.train import checkpoint as ckpt
 from vgpred.train import rng
 from vgpred.train.distributed import Distributed
 from vgpred.train.ema import EMA, recalibrate_batchnorm
-from vgpred.train.losses import OBJECTIVES, Objective, r1_penalty
-from vgpred.train.precision import (align_optimizer_state, autocast, channels_last, configure_backends,
+from vgpred.train.latent import PosteriorEncoder, check_latent_terms, uses_posterior
+from vgpred.train.losses import OBJECTIVES
+from vgpred.train.precision import (align_optimizer_state, autocast, configure_backends,
                                     fused_optimizer, grad_scaler, maybe_compile, resolve_precision,
                                     to_channels_last, use_channels_last)
 from vgpred.train.rundir import RunDir
+from vgpred.train.step import GanStep
 
 
 class NonFiniteLoss(VgpredError):
@@ -115,85 +117,6 @@ def _make_batches(dataset, cfg: Config, dist: Distributed, epoch: int, batch: in
     return loader, stream()
 
 
-@dataclass
-class GanStep:
-    """One training step on a batch: a D step then a G step (the paper's schedule).
-
-    ``g_train``/``d_train`` are what runs forward (possibly DDP-wrapped or compiled);
-    ``gen``/``disc`` the raw modules. Calling it with ``(clips (B, C, T, H, W) in
-    [-1, 1], labels (B,))`` updates the networks and returns detached 0-d stats
-    (``loss_d``, ``d_real``, ``d_fake``, ``loss_g``, ``recon_l1``, ``video_l1``); it never waits for
-    the device.
-    """
-
-    cfg: Config
-    gen: torch.nn.Module
-    g_train: torch.nn.Module
-    disc: torch.nn.Module | None
-    d_train: torch.nn.Module | None
-    d_critic: torch.nn.Module | None  # D as used in the G step (no DDP: no gradient sync)
-    optimizers: dict[str, torch.optim.Optimizer]
-    scaler: torch.amp.GradScaler
-    objective: Objective
-    precision: str
-    device: torch.device
-    noise_gen: torch.Generator
-    memory_channels_last: bool = False
-
-    def __call__(self, clips: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        cfg, objective, scaler, optimizers = self.cfg, self.objective, self.scaler, self.optimizers
-        real = clips.to(self.device, non_blocking=True)
-        if self.memory_channels_last:
-            real = channels_last(real)
-        label = labels.to(self.device, non_blocking=True) if self.gen.needs_label else None
-        image = real[:, :, 0] if self.gen.needs_image else None
-        z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device)
-
-        with autocast(self.precision, self.device):
-            out = self.g_train(z, label, image)
-        stats: dict[str, torch.Tensor] = {}
-        if self.d_train is not None:  # --- discriminator step ---
-            if cfg.loss.r1 > 0:
-                real.requires_grad_(True)
-            with autocast(self.precision, self.device):
-                d_real = self.d_train(real, label)
-                d_fake = self.d_train(out.video.detach(), label)
-            loss_d = objective.d_loss(d_real, d_fake)
-            if cfg.loss.r1 > 0:
-                loss_d = loss_d + cfg.loss.r1 / 2 * r1_penalty(d_real, real)
-            optimizers["d"].zero_grad(set_to_none=True)
-            scaler.scale(loss_d).backward()
-            scaler.step(optimizers["d"])
-            stats.update(loss_d=loss_d.detach(), d_real=torch.sigmoid(d_real.detach().float()).mean(),
-                         d_fake=torch.sigmoid(d_fake.detach().float()).mean())
-        # --- generator step ---
-        if self.disc is not None:  # D's weights get no gradient here: it is only a critic
-            self.disc.requires_grad_(False)
-            with autocast(self.precision, self.device):
-                d_gen = self.d_critic(out.video, label)
-            self.disc.requires_grad_(True)
-            loss_g = objective.g_loss(d_gen)
-        else:
-            loss_g = (out.video.float() - real.float()).abs().mean()
-        if cfg.model.two_stream and cfg.loss.mask_l1 > 0 and not self.gen.needs_image:
-            loss_g = loss_g + cfg.loss.mask_l1 * out.mask.float().abs().mean()
-        if image is not None:
-            recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
-            if self.d_train is not None:
-                loss_g = loss_g + cfg.loss.recon_l1 * recon
-                if cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones (GAN + L1)
-                    future = (out.video[:, :, 1:].float() - real[:, :, 1:].float()).abs().mean()
-                    loss_g = loss_g + cfg.loss.video_l1 * future
-                    stats["video_l1"] = future.detach()
-            stats["recon_l1"] = recon.detach()
-        optimizers["g"].zero_grad(set_to_none=True)
-        scaler.scale(loss_g).backward()
-        scaler.step(optimizers["g"])
-        scaler.update()
-        stats["loss_g"] = loss_g.detach()
-        return stats
-
-
 def lr_g_at(cfg: Config, step: int) -> float:
     """The generator's learning rate for the step after ``step`` steps: 0 while ``optim.freeze_g_steps`` holds it."""
     return 0.0 if step < cfg.optim.freeze_g_steps else cfg.optim.lr_g
@@ -227,6 +150,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     objective = OBJECTIVES.get(cfg.loss.loss)
     if cfg.optim.freeze_g_steps < 0:
         raise VgpredError(f"optim.freeze_g_steps={cfg.optim.freeze_g_steps}: must be >= 0")
+    check_latent_terms(cfg, objective.uses_discriminator)
     dataset = open_dataset(data, channels=cfg.model.channels)
     if len(dataset) == 0:
         raise VgpredError(f"{data}: the dataset holds no usable clips")
@@ -256,24 +180,31 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         del initial  # the run's generator holds the weights now; no second copy for the whole run
         run.log_event(f"generator initialised from {initial_folder} (fine-tuning; the discriminator starts fresh)")
     disc = build_discriminator(cfg.model).to(device) if objective.uses_discriminator else None
+    posterior = PosteriorEncoder(cfg.model, make_layout(cfg.model)).to(device) if uses_posterior(cfg) else None
     configure_backends(device)
     if use_channels_last(device):  # before EMA and optimizers, so their copies share the layout
-        to_channels_last(gen_model)
-        if disc is not None:
-            to_channels_last(disc)
+        for module in (gen_model, disc, posterior):
+            if module is not None:
+                to_channels_last(module)
     ema = EMA(gen_model, cfg.train.ema_decay, cfg.train.ema_warmup) if cfg.train.ema_decay > 0 else None
     betas = (cfg.optim.beta1, cfg.optim.beta2)
     fused = fused_optimizer(device)
-    optimizers = {"g": torch.optim.Adam(gen_model.parameters(), lr=lr_g_at(cfg, 0), betas=betas, fused=fused)}
+    g_params = [*gen_model.parameters(), *(posterior.parameters() if posterior is not None else ())]
+    optimizers = {"g": torch.optim.Adam(g_params, lr=lr_g_at(cfg, 0), betas=betas, fused=fused)}
     if disc is not None:
         optimizers["d"] = torch.optim.Adam(disc.parameters(), lr=cfg.optim.lr_d, betas=betas, fused=fused)
-    modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {})}
+    modules = {"generator": gen_model, **({"discriminator": disc} if disc else {}), **({"ema": ema.shadow} if ema else {}),
+               **({"posterior": posterior} if posterior is not None else {})}
     noise_gen = rng.noise_generator(cfg.train.seed, dist.rank)
 
     step, epoch, batch_index, scaler_state = 0, 0, 0, None
     latest = ckpt.list_checkpoints(run.checkpoints)
     if resume and latest:
         tensors, meta = ckpt.load_checkpoint(latest[-1])
+        if any(k.startswith("posterior/") for k in tensors) != (posterior is not None):
+            held = "holds" if posterior is None else "holds no"
+            raise VgpredError(f"--resume {run.path}: loss.kl={cfg.loss.kl}, but the run's checkpoint {held} a posterior "
+                              "encoder (loss.kl > 0 trains one); a run keeps it: resume with the run's loss.kl")
         rng_entries = ckpt.restore(tensors, meta, modules, optimizers)
         # One data position serves every rank: each reads its own part of an epoch in as many batches.
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
@@ -304,8 +235,9 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
     scaler = grad_scaler(precision, device)
     if resume and latest and scaler_state:
         scaler.load_state_dict(scaler_state)
+    posterior_train = maybe_compile(dist.wrap(posterior), cfg.train.compile) if posterior is not None else None
     gan_step = GanStep(cfg, gen_model, g_train, disc, d_train, d_critic, optimizers, scaler, objective, precision,
-                       device, noise_gen, memory_channels_last=use_channels_last(device))
+                       device, noise_gen, memory_channels_last=use_channels_last(device), posterior=posterior_train)
     run.log_event(
         f"mode={cfg.model.mode} loss={cfg.loss.loss} device={device} precision={precision} world={dist.world_size} "
         f"G={count_parameters(gen_model)/1e6:.2f}M D={count_parameters(disc)/1e6 if disc else 0:.2f}M clips={len(dataset)}"

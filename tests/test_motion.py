@@ -1,0 +1,234 @@
+"""The motion foreground: the warp-and-compose function, the network at several sizes, its
+config errors, its model folders and the predictor."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import assert_one_line_error, call_cli, save_tiny_model, tiny_model_config
+from vgpred.errors import VgpredError
+from vgpred.modelfile import CONFIG_NAME, FORMAT_VERSION, load_model, read_model_config, resolve_model_dir
+from vgpred.models.motion import animate_photo
+from vgpred.models.videogan import VideoGenerator, count_parameters
+from vgpred.predictor import VideoPredictor
+
+SIZES = [(32, 8, 0.0625), (64, 16, 0.03125), (32, 16, 0.0625), (16, 4, 0.125)]
+
+
+def _random(*shape: int, seed: int = 0, low: float = -1.0, high: float = 1.0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(*shape, generator=gen) * (high - low) + low
+
+
+def _layers(b: int, c: int, t: int, h: int, w: int, seed: int = 0):
+    """A random flow (within a quarter of the image), mask and background at ``(h, w)``."""
+    return (_random(b, 2, t, h, w, seed=seed, low=-0.5, high=0.5), _random(b, 1, t, h, w, seed=seed + 1, low=0.0),
+            _random(b, c, h, w, seed=seed + 2))
+
+
+# --- animate_photo --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("photo_size", [(32, 32), (45, 70), (96, 160)])
+def test_identity_field_and_full_mask_return_the_photo(photo_size):
+    photo = _random(2, 3, *photo_size)
+    still = torch.zeros(2, 2, 6, 32, 32), torch.ones(2, 1, 6, 32, 32)
+    out = animate_photo(photo, *still, _random(2, 3, 32, 32, seed=1))
+    assert out.video.shape == out.foreground.shape == out.background.shape == (2, 3, 6, *photo_size)
+    assert out.mask.shape == (2, 1, 6, *photo_size) and out.flow.shape == (2, 2, 6, *photo_size)
+    assert torch.equal(out.video[:, :, 0], photo)  # frame 0: copied
+    # later frames are resampled at the identity: exact up to the rounding of the pixel centres
+    torch.testing.assert_close(out.video, photo.unsqueeze(2).expand_as(out.video), atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("field_size", [(32, 32), (8, 8)])
+@pytest.mark.parametrize("photo_size", [(32, 32), (64, 128)])
+@pytest.mark.parametrize("dx,dy", [(3, 0), (0, 2), (-4, 5)])
+def test_a_constant_field_moves_the_photo_by_its_pixels(photo_size, field_size, dx, dy):
+    """An offset of 2 is the photo's width (height), so k pixels are 2k / W: each output pixel
+    shows the photo's pixel (x + dx, y + dy), at any photo size, whatever the field's size."""
+    height, width = photo_size
+    photo = _random(1, 3, height, width)
+    flow = torch.zeros(1, 2, 4, *field_size)
+    flow[:, 0, 1:], flow[:, 1, 1:] = 2 * dx / width, 2 * dy / height
+    out = animate_photo(photo, flow, torch.ones(1, 1, 4, *field_size), torch.zeros(1, 3, *field_size))
+    ys = slice(max(0, -dy), height - max(0, dy))
+    xs = slice(max(0, -dx), width - max(0, dx))
+    moved = photo[:, :, max(0, dy):height + min(0, dy), max(0, dx):width + min(0, dx)]
+    for t in (1, 3):
+        torch.testing.assert_close(out.video[:, :, t, ys, xs], moved, atol=1e-5, rtol=0)
+    assert not torch.allclose(out.video[:, :, 1], photo)
+    assert torch.equal(out.video[:, :, 0], photo)
+
+
+@pytest.mark.parametrize("photo_size", [(32, 32), (45, 70)])
+def test_frame_zero_is_the_photo_exactly_whatever_the_field(photo_size):
+    photo = _random(2, 3, *photo_size, seed=3)
+    flow, mask, background = _layers(2, 3, 8, 32, 32)
+    out = animate_photo(photo, flow, mask, background)
+    assert torch.equal(out.video[:, :, 0], photo) and torch.equal(out.foreground[:, :, 0], photo)
+    assert torch.all(out.mask[:, :, 0] == 1) and torch.all(out.flow[:, :, 0] == 0)
+    assert not torch.allclose(out.video[:, :, 1], photo, atol=1e-2)
+    torch.testing.assert_close(out.video, out.mask * out.foreground + (1 - out.mask) * out.background)
+    assert out.video.min() >= -1 and out.video.max() <= 1
+
+
+def test_where_the_mask_is_zero_the_upsampled_background_shows():
+    background = _random(1, 3, 8, 8)
+    out = animate_photo(_random(1, 3, 32, 32), torch.zeros(1, 2, 3, 8, 8), torch.zeros(1, 1, 3, 8, 8), background)
+    up = torch.nn.functional.interpolate(background, size=(32, 32), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out.video[:, :, 2], up)
+    assert torch.equal(out.background[:, :, 1], out.background[:, :, 2])
+
+
+def test_the_field_upsamples_bilinearly():
+    """A field that varies at 8x8 moves a 32x32 photo as its bilinear upsampling says."""
+    flow, mask, background = _layers(1, 3, 3, 8, 8, seed=5)
+    photo = _random(1, 3, 32, 32, seed=6)
+    out = animate_photo(photo, flow, mask, background)
+    up = torch.nn.functional.interpolate(flow[:, :, 2], size=(32, 32), mode="bilinear", align_corners=False)
+    torch.testing.assert_close(out.flow[:, :, 2], up)
+    same_size = animate_photo(photo, out.flow, out.mask, torch.nn.functional.interpolate(
+        background, size=(32, 32), mode="bilinear", align_corners=False))
+    torch.testing.assert_close(same_size.video, out.video)
+
+
+@pytest.mark.parametrize(
+    "shapes,message",
+    [
+        (((2, 3, 32), (2, 2, 4, 8, 8), (2, 1, 4, 8, 8), (2, 3, 8, 8)), "photo must be (B, C, H, W)"),
+        (((2, 3, 32, 32), (2, 3, 4, 8, 8), (2, 1, 4, 8, 8), (2, 3, 8, 8)), "flow must be (B, 2, T, h, w) with B = 2"),
+        (((2, 3, 32, 32), (2, 2, 4, 8, 8), (2, 1, 4, 8, 9), (2, 3, 8, 8)), "mask must be (B, 1, T, h, w) = (2, 1, 4, 8, 8)"),
+        (((2, 3, 32, 32), (2, 2, 4, 8, 8), (2, 1, 4, 8, 8), (2, 1, 8, 8)), "background must be (B, C, h, w) = (2, 3, 8, 8)"),
+    ],
+)
+def test_animate_photo_names_the_expected_shape(shapes, message):
+    with pytest.raises(ValueError) as err:
+        animate_photo(*(torch.zeros(s) for s in shapes))
+    assert message in str(err.value)
+
+
+# --- the network ----------------------------------------------------------------------------
+
+
+def _photo_inputs(model: VideoGenerator, batch: int, seed: int = 0):
+    gen = torch.Generator().manual_seed(seed)
+    z = model.sample_noise(batch, generator=gen)
+    size = model.cfg.resolution
+    return z, torch.rand(batch, model.cfg.channels, size, size, generator=gen) * 2 - 1
+
+
+@pytest.mark.parametrize("res,frames,width", SIZES)
+@pytest.mark.parametrize("foreground", ["pixels", "motion"])
+def test_both_foregrounds_build_at_several_sizes(foreground, res, frames, width):
+    torch.manual_seed(0)
+    model = VideoGenerator(tiny_model_config("image", resolution=res, frames=frames, width=width,
+                                             foreground=foreground, skips=res >= 32)).eval()
+    z, image = _photo_inputs(model, 3)
+    with torch.no_grad():
+        out = model(z, None, image)
+    assert out.video.shape == out.foreground.shape == out.background.shape == (3, 3, frames, res, res)
+    assert out.mask.shape == (3, 1, frames, res, res)
+    assert out.video.min() >= -1 and out.video.max() <= 1
+    torch.testing.assert_close(out.video, out.mask * out.foreground + (1 - out.mask) * out.background)
+    assert torch.equal(out.background[:, :, 0], out.background[:, :, -1])
+    if foreground == "pixels":
+        assert out.flow is None
+    else:
+        assert out.flow.shape == (3, 2, frames, res, res)
+        assert out.flow.abs().max() <= model.cfg.max_flow
+        assert torch.equal(out.video[:, :, 0], image)  # frame 0 is the photo, exactly
+
+
+def test_motion_frame_zero_is_the_photo_in_training_mode_and_grayscale():
+    model = VideoGenerator(tiny_model_config("image", foreground="motion", channels=1, skips=True)).train()
+    z, image = _photo_inputs(model, 2)
+    out = model(z, None, image)
+    assert torch.equal(out.video[:, :, 0], image) and out.video.shape == (2, 1, 8, 32, 32)
+    out.video[:, :, 1:].sum().backward()
+    head = model.generator.video_head[0].weight
+    assert head.shape[1] == 2 and head.grad is not None and head.grad.abs().sum() > 0  # the flow head learns
+
+
+def test_motion_keeps_the_paper_layers_and_swaps_the_colour_head_for_a_flow_head():
+    pixels = VideoGenerator(tiny_model_config("image"))
+    motion = VideoGenerator(tiny_model_config("image", foreground="motion"))
+    a, b = pixels.state_dict(), motion.state_dict()
+    assert a.keys() == b.keys()
+    differ = {k for k in a if a[k].shape != b[k].shape}
+    assert differ == {"generator.video_head.0.weight", "generator.video_head.0.bias"}
+    assert count_parameters(motion) < count_parameters(pixels)
+
+
+def test_different_noise_moves_the_photo_differently():
+    torch.manual_seed(0)
+    model = VideoGenerator(tiny_model_config("image", foreground="motion")).eval()
+    _, image = _photo_inputs(model, 1)
+    with torch.no_grad():
+        out = model(torch.randn(2, model.cfg.latent_dim), None, image.expand(2, -1, -1, -1))
+    assert not torch.equal(out.flow[0], out.flow[1])
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        (dict(mode="label", foreground="motion"),
+         "model.foreground=motion: moves the pixels of the conditioning photo, so it needs the image mode (mode is label)"),
+        (dict(mode="unconditional", foreground="motion"), "needs the image mode (mode is unconditional)"),
+        (dict(foreground="flow"), "model.foreground='flow': unknown (known: pixels, motion)"),
+        (dict(foreground="motion", two_stream=False), "model.two_stream=false: the motion foreground needs the background"),
+        (dict(foreground="motion", max_flow=0.0), "model.max_flow=0.0: must be positive"),
+    ],
+)
+def test_bad_foreground_configs_name_the_option(changes, message):
+    mode = changes.pop("mode", "image")
+    with pytest.raises(VgpredError) as err:
+        VideoGenerator(tiny_model_config(mode, **changes))
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--mode", "label", "model.foreground=motion"], "model.foreground=motion: moves the pixels"),
+    (["model.foreground=warp"], "model.foreground='warp': unknown (known: pixels, motion)"),
+])
+def test_foreground_errors_on_the_command_line_are_one_line(tmp_path, args, message):
+    data = tmp_path / "clips"
+    data.mkdir()
+    result = call_cli("train", "--config", "tiny", "--no-progress", "--data", data, "--out", tmp_path / "runs", *args)
+    assert_one_line_error(result, message)
+    assert not (tmp_path / "runs").exists()
+
+
+# --- model folders and the predictor --------------------------------------------------------
+
+
+def test_motion_model_folder_round_trip_and_predictor(tmp_path, photo):
+    folder = save_tiny_model(tmp_path / "m", "image", foreground="motion", skips=True)
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config["format_version"] == FORMAT_VERSION == 2
+    assert config["model"]["foreground"] == "motion" and config["model"]["max_flow"] == 0.5
+    a, b = VideoPredictor.from_pretrained(folder, device="cpu"), VideoPredictor.from_pretrained(folder, device="cpu")
+    out_a, out_b = a(photo, num_samples=3, seed=2), b(photo, num_samples=3, seed=2)
+    assert torch.equal(out_a.frames, out_b.frames) and torch.equal(out_a.flow, out_b.flow)
+    assert out_a.frames.shape == (3, 3, 8, 32, 32) and out_a.flow.shape == (3, 2, 8, 32, 32)
+    image = a.prepare_image(photo)
+    assert all(torch.equal(out_a.frames[i, :, 0], image) for i in range(3))
+    written = out_a.save(tmp_path / "f.mp4", layers=True)
+    assert len(written) == 12
+    pixels = VideoPredictor.from_pretrained(save_tiny_model(tmp_path / "p", "image"), device="cpu")
+    assert pixels(photo, seed=0).flow is None
+
+
+def test_folders_written_before_the_foreground_option_load_as_pixels(tmp_path):
+    folder = save_tiny_model(tmp_path / "m", "image")
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    del config["model"]["foreground"], config["model"]["max_flow"]
+    config["format_version"] = 1
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    assert load_model(folder).cfg.foreground == "pixels"
+    for name in ("scenes-64", "mfmnist-64", "mfmnist-label-32"):  # the bundled models are version 1
+        bundled = resolve_model_dir(name)
+        assert json.loads((bundled / CONFIG_NAME).read_text())["format_version"] == 1
+        assert read_model_config(bundled)[0].foreground == "pixels"

@@ -1,0 +1,149 @@
+"""The ``motion`` foreground: the future moves the photo's own pixels instead of painting new ones.
+
+A 64x64 decoder that synthesises every pixel of every frame loses the photo's detail and
+decays over time. The best single-photo animators move the photo instead (Animating
+Landscape, Endo et al. 2019: flow predicted at low resolution, applied to the full-resolution
+photo; SAVP, Lee et al. 2018: warps context frames). Here the networks keep VideoGAN's
+two streams and change what the video stream's heads mean:
+
+* ``video_head`` (2 channels, tanh times ``model.max_flow``): per frame and pixel, where
+  that pixel comes from in the photo, as an (x, y) offset in grid_sample's normalised
+  coordinates (``align_corners=False``: -1 and 1 are the image's outer edges, so an offset
+  of 2 is its whole width or height);
+* ``mask_head`` (1 channel, sigmoid): how much of the frame is the moved photo;
+* the 2-D background stream: one static image, the clean plate that fills what the
+  motion uncovers.
+
+``video_t = m_t * warp(photo, flow_t) + (1 - m_t) * background``; a static region is flow 0
+and mask 1, the photo itself. Frame 0 is the photo exactly (flow 0, mask 1, the photo copied,
+not resampled). Offsets in normalised units do not depend on the resolution, so the field,
+mask and background predicted at the network's size can move a photo of any size
+(:func:`animate_photo`); training calls it at the network's size.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from vgpred.config import ModelConfig
+from vgpred.errors import VgpredError
+from vgpred.models.layout import Layout
+from vgpred.models.networks import GeneratorOutput, TwoStreamGenerator
+
+FLOW_CHANNELS = 2  # (x, y), the order grid_sample reads
+
+
+def _check_shapes(photo: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, background: torch.Tensor) -> None:
+    if photo.dim() != 4:
+        raise ValueError(f"animate_photo: photo must be (B, C, H, W), got {tuple(photo.shape)}")
+    b, c = photo.shape[:2]
+    if flow.dim() != 5 or flow.shape[:2] != (b, FLOW_CHANNELS) or flow.shape[2] < 1:
+        raise ValueError(f"animate_photo: flow must be (B, 2, T, h, w) with B = {b}, got {tuple(flow.shape)}")
+    t, h, w = flow.shape[2:]
+    if tuple(mask.shape) != (b, 1, t, h, w):
+        raise ValueError(f"animate_photo: mask must be (B, 1, T, h, w) = {(b, 1, t, h, w)}, got {tuple(mask.shape)}")
+    if tuple(background.shape) != (b, c, h, w):
+        raise ValueError(
+            f"animate_photo: background must be (B, C, h, w) = {(b, c, h, w)}, got {tuple(background.shape)}"
+        )
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of the last two dimensions of ``(N, C, h, w)`` (a no-op at the same size)."""
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def animate_photo(
+    photo: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, background: torch.Tensor
+) -> GeneratorOutput:
+    """Move the photo's pixels along ``flow`` and fill the rest from ``background``.
+
+    ``video_t = mask_t * warp(photo, flow_t) + (1 - mask_t) * background``, rendered at the
+    photo's own resolution: ``flow``, ``mask`` and ``background`` come at any (usually the
+    network's) resolution and are resized bilinearly to the photo's; the warp samples the
+    photo bilinearly with border padding (``grid_sample``, ``align_corners=False``).
+
+    Frame 0 is the photo: whatever ``flow`` and ``mask`` hold for frame 0, the output's
+    frame 0 is the photo copied (exact at any resolution, where resampling at the identity
+    would round), with flow 0 and mask 1.
+
+    Args:
+        photo: ``(B, C, H, W)`` in [-1, 1], any H and W.
+        flow: ``(B, 2, T, h, w)``: for each output pixel, the (x, y) offset of where it comes
+            from in the photo, in normalised coordinates (2 = the photo's width or height).
+        mask: ``(B, 1, T, h, w)`` in [0, 1]: the weight of the moved photo.
+        background: ``(B, C, h, w)`` in [-1, 1]: the static image behind it.
+    Returns:
+        :class:`GeneratorOutput` in float32 at ``(H, W)``: ``video`` and ``foreground`` (the
+        moved photo) ``(B, C, T, H, W)``, ``background`` replicated over T, ``mask``
+        ``(B, 1, T, H, W)``, ``flow`` ``(B, 2, T, H, W)``.
+
+    Example:
+        >>> photo = torch.rand(1, 3, 48, 80) * 2 - 1
+        >>> still = torch.zeros(1, 2, 8, 16, 16), torch.ones(1, 1, 8, 16, 16)
+        >>> out = animate_photo(photo, *still, torch.zeros(1, 3, 16, 16))
+        >>> out.video.shape, torch.equal(out.video[:, :, 0], photo)
+        (torch.Size([1, 3, 8, 48, 80]), True)
+    """
+    _check_shapes(photo, flow, mask, background)
+    b, c, height, width = photo.shape
+    t = flow.shape[2]
+    size = (height, width)
+    photo = photo.float()
+
+    def per_frame(x: torch.Tensor) -> torch.Tensor:  # (B, K, T, h, w) -> (B, K, T, H, W), frames resized alike
+        k = x.shape[1]
+        flat = x.float().transpose(1, 2).reshape(b * t, k, *x.shape[-2:])
+        return _resize(flat, size).reshape(b, t, k, height, width).transpose(1, 2)
+
+    flow = per_frame(flow)
+    flow = torch.cat([torch.zeros_like(flow[:, :, :1]), flow[:, :, 1:]], dim=2)
+    mask = per_frame(mask)
+    mask = torch.cat([torch.ones_like(mask[:, :, :1]), mask[:, :, 1:]], dim=2)
+    background = _resize(background.float(), size).unsqueeze(2).expand(-1, -1, t, -1, -1)
+
+    frames = [photo.unsqueeze(2)]
+    if t > 1:
+        identity = torch.eye(2, 3, device=photo.device).expand(b * (t - 1), 2, 3)
+        grid = F.affine_grid(identity, [b * (t - 1), c, height, width], align_corners=False)
+        grid = grid + flow[:, :, 1:].permute(0, 2, 3, 4, 1).reshape(b * (t - 1), height, width, FLOW_CHANNELS)
+        source = photo.unsqueeze(1).expand(-1, t - 1, -1, -1, -1).reshape(b * (t - 1), c, height, width)
+        moved = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        frames.append(moved.reshape(b, t - 1, c, height, width).transpose(1, 2))
+    foreground = torch.cat(frames, dim=2)
+    video = mask * foreground + (1 - mask) * background
+    return GeneratorOutput(video, foreground, background, mask, flow)
+
+
+class MotionGenerator(TwoStreamGenerator):
+    """The two streams of :class:`TwoStreamGenerator` with a flow head in place of the video's colours.
+
+    ``forward(fg_context, bg_context, skips, photo)`` -> :class:`GeneratorOutput` at the
+    photo's resolution (the network's in training), with ``flow``.
+    """
+
+    def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
+        super().__init__(cfg, layout, fg_context, bg_context, context_is_map, head_channels=FLOW_CHANNELS)
+        self.max_flow = cfg.max_flow
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig, needs_image: bool) -> None:
+        if not needs_image:
+            raise VgpredError(f"model.foreground=motion: moves the pixels of the conditioning photo, "
+                              f"so it needs the image mode (mode is {cfg.mode})")
+        if not cfg.two_stream:
+            raise VgpredError("model.two_stream=false: the motion foreground needs the background stream "
+                              "(it fills what the motion uncovers)")
+        if not cfg.max_flow > 0:
+            raise VgpredError(f"model.max_flow={cfg.max_flow}: must be positive")
+
+    def forward(
+        self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = (),
+        photo: torch.Tensor | None = None,
+    ) -> GeneratorOutput:
+        if photo is None:
+            raise ValueError("the motion foreground moves the conditioning photo: pass photo (B, C, H, W)")
+        direction, mask, background = self.streams(fg_context, bg_context, skips)
+        return animate_photo(photo, direction * self.max_flow, mask, background)
