@@ -28,7 +28,8 @@ from tests.conftest import (
 )
 
 CPU = ["--device", "cpu"]
-TRAIN = ["train", "--config", "tiny", "--no-progress", *CPU, "--mode", "unconditional", "model.channels=1"]
+TINY = ["train", "--config", "tiny", "--no-progress", *CPU]
+TRAIN = [*TINY, "--mode", "unconditional", "model.channels=1"]
 SHARD = "shard-00000.clips.npy"
 
 
@@ -98,6 +99,8 @@ DAMAGES = {
                                       "shard 1 must be an object"),
     "label beyond the classes": (lambda d: _edit_index(d, lambda m: m.update(class_names=["a", "b"])),
                                  "shard-00000.labels.npy", "is out of range; the index names 2 classes"),
+    "label below -1": (lambda d: np.save(d / "shard-00000.labels.npy", np.full(8, -7, np.int64)),
+                       "shard-00000.labels.npy", "label -7 is out of range; -1 marks a clip without a label"),
 }
 
 
@@ -167,10 +170,20 @@ def test_label_mode_refuses_a_cache_with_unlabelled_clips(class_folders, tmp_pat
     prepared = call_cli("data", "prepare", class_folders, cache, "--size", "32", "--frames", "8",
                         "--clips-per-video", "4", "--no-progress")
     assert prepared.code == 0, prepared.err
-    result = call_cli("train", "--config", "tiny", "--no-progress", *CPU, "--mode", "label", "--data", cache,
-                      "-o", tmp_path / "runs")
+    result = call_cli(*TINY, "--mode", "label", "--data", cache, "-o", tmp_path / "runs")
     assert_one_line_error(result, str(cache), "label mode needs a label on every clip, but 4 of 12 clips have none",
                           "class sub-folder")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_label_mode_refuses_a_cache_without_classes(tmp_path):
+    from vgpred.data import write_moving_mnist
+
+    two_digits = write_moving_mnist(tmp_path / "mm2", FASHION_MNIST, digits=2, num=8, size=32, frames=8,
+                                    progress=False)  # a clip shows two items: no label
+    result = call_cli(*TINY, "--mode", "label", "model.channels=1", "--data", two_digits, "-o", tmp_path / "runs")
+    assert_one_line_error(result, str(two_digits), "label mode needs clips of at least 2 classes",
+                          "this cache has no classes")
     assert not (tmp_path / "runs").exists()
 
 
@@ -181,8 +194,8 @@ def test_label_mode_trains_when_every_clip_has_a_class(class_folders, tmp_path):
     cache = tmp_path / "cache"
     assert call_cli("data", "prepare", src, cache, "--size", "32", "--frames", "8", "--clips-per-video", "4",
                     "--no-progress").code == 0
-    result = call_cli("train", "--config", "tiny", "--no-progress", *CPU, "--mode", "label", "--data", cache,
-                      "-o", tmp_path / "runs", "train.steps=1", "train.checkpoint_every=0", "train.bn_recalibrate=0")
+    result = call_cli(*TINY, "--mode", "label", "--data", cache, "-o", tmp_path / "runs", "train.steps=1",
+                      "train.checkpoint_every=0", "train.bn_recalibrate=0")
     assert result.code == 0, result.err
     config = json.loads((Path(result.out.strip().splitlines()[-1]) / "export" / "config.json").read_text())
     assert config["model"]["class_names"] == ["drive", "walk"]
@@ -287,12 +300,13 @@ def test_out_of_range_training_options_stop_before_a_run_folder(cache, tmp_path,
 
 def test_the_memory_refusal_gives_the_estimate(cache, tmp_path):
     result = call_cli(*TRAIN, "--data", cache, "-o", tmp_path / "runs", "model.width=1000")
-    assert_one_line_error(result, "training needs at least 88.6 TB", "M parameters take 88.6 TB with gradients, Adam and EMA copies",
+    assert_one_line_error(result, "training needs at least 88.6 TB",
+                          "M parameters take 88.6 TB with gradients, Adam and EMA copies",
                           "of memory of cpu; lower model.width")
     assert not (tmp_path / "runs").exists()
 
 
-# ---------------------------------------------------------------- configs and model folders that are not what they claim
+# ---------------------------------------------------------------- config files that do not parse
 def test_config_files_that_fail_to_parse(tmp_path, cache):
     not_utf8 = tmp_path / "latin1.yaml"
     not_utf8.write_bytes("model:\n  width: 0.5  # réduit\n".encode("latin-1"))
@@ -361,8 +375,10 @@ def test_prepare_does_not_follow_links_to_folders(tmp_path):
     index = json.loads((cache / "index.json").read_text())
     assert index["class_names"] == ["walk"] and index["num_clips"] == 2
     reasons = dict(index["summary"]["files_skipped"])
-    assert reasons[str(src / "self")] == "a symbolic link to a folder inside the source folder (its clips are read there)"
-    assert reasons[str(src / "away")] == f"a symbolic link to the folder {outside}, outside the source folder (not followed)"
+    assert reasons[str(src / "self")] == ("a symbolic link to a folder inside the source folder "
+                                          "(its clips are read there)")
+    assert reasons[str(src / "away")] == (f"a symbolic link to the folder {outside}, outside the source folder "
+                                          "(not followed)")
     assert "inside the source folder" in reasons[str(src / "walk" / "loop")]
     assert reasons[str(src / "walk" / "pipe.mp4")] == "not a regular file"
 

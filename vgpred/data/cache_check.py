@@ -5,7 +5,8 @@ cache, a file cut short by a full disk. Before any clip is read, every shard fil
 checked from its ``.npy`` header alone (dtype, shape, byte size; a few hundred bytes
 per file, so 600 k clips in ~1000 shards open in well under a second), shard paths
 must stay inside the cache folder, and labels must name one of the cache's classes
-(-1: no label). Any problem is one :class:`~vgpred.errors.VgpredError` line naming
+(-1: no label; a cache that names no classes may carry unnamed labels, which label
+mode refuses to train on). Any problem is one :class:`~vgpred.errors.VgpredError` line naming
 the file and what is wrong with it.
 """
 from __future__ import annotations
@@ -67,13 +68,14 @@ def _short(value: Any, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def shard_file(root: Path, name: str, index: Path) -> Path:
-    """The file ``name`` of the index, refused unless it resolves to a file inside ``root``."""
+def shard_file(root: Path, name: str, index: Path, real_root: Path) -> Path:
+    """The file ``name`` of the index, refused unless it resolves to a file inside ``root`` (``real_root``
+    is ``root`` resolved)."""
     path = Path(name)
     if path.is_absolute():
         raise VgpredError(f"{index}: shard file {name!r} is an absolute path; shard files must lie in the cache folder")
     full = root / path
-    if not full.resolve().is_relative_to(root.resolve()):
+    if not full.resolve().is_relative_to(real_root):
         raise VgpredError(f"{index}: shard file {name!r} points outside the cache folder")
     if not full.is_file():
         what = "is missing" if not full.exists() else "is not a file"
@@ -152,22 +154,25 @@ def check_shards(root: Path, meta: dict, index: Path) -> CacheFacts:
     """Check every shard of the cache at ``root`` against its (already checked) index ``meta``."""
     frames, size, channels = meta["frames"], meta["size"], meta["channels"]
     classes = len(meta.get("class_names", []))
+    real_root = root.resolve()
     clips, labels, unlabelled = [], [], 0
     for entry in meta["shards"]:
         num = entry["num"]
-        clip_file = shard_file(root, entry["clips"], index)
+        clip_file = shard_file(root, entry["clips"], index, real_root)
         check_array(clip_file, np.dtype(np.uint8), (num, frames, size, size, channels), "clips")
-        label_file = shard_file(root, entry["labels"], index)
-        check_array(label_file, np.dtype(np.int64), (num,), "labels")
+        label_file = shard_file(root, entry["labels"], index, real_root)
+        header = check_array(label_file, np.dtype(np.int64), (num,), "labels")
         if "digits" in entry:
-            check_array(shard_file(root, entry["digits"], index), np.dtype(np.int64), (num, None), "digit classes")
+            digits = shard_file(root, entry["digits"], index, real_root)
+            check_array(digits, np.dtype(np.int64), (num, None), "digit classes")
         if num:
-            values = np.load(label_file, mmap_mode="r")
+            values = np.fromfile(label_file, dtype=np.int64, count=num, offset=header.offset)
             low, high = int(values.min()), int(values.max())
-            if low < -1 or high >= classes:
-                bad = low if low < -1 else high
-                named = f"the index names {classes} classes (0 to {classes - 1})" if classes else "the index names no classes"
-                raise VgpredError(f"{label_file}: label {bad} is out of range; {named}, -1 marks a clip without one")
+            if low < -1:
+                raise VgpredError(f"{label_file}: label {low} is out of range; -1 marks a clip without a label")
+            if classes and high >= classes:
+                raise VgpredError(f"{label_file}: label {high} is out of range; the index names {classes} classes "
+                                  f"(0 to {classes - 1}), -1 marks a clip without one")
             unlabelled += int(np.count_nonzero(values == -1))
         clips.append(clip_file)
         labels.append(label_file)
