@@ -262,7 +262,7 @@ def test_exif_rotated_photo_is_used_upright(models, odd_photos, tmp_path):
         (["--bogus"], "No such option: --bogus"),
         (["--scale", "0"], "--scale 0: must be between 1 and 16"),
         (["--scale", "1000"], "--scale 1000"),
-        (["--fit", "stretch"], "--fit stretch: must be crop or pad"),
+        (["--fit", "stretch"], "--fit stretch: must be crop, pad or whole"),
     ],
 )
 def test_predict_bad_options(models, photo, out_dir, args, message):

@@ -179,7 +179,7 @@ def test_different_noise_moves_the_photo_differently():
         (dict(mode="unconditional", foreground="motion"), "needs the image mode (mode is unconditional)"),
         (dict(foreground="flow"), "model.foreground='flow': unknown (known: pixels, motion)"),
         (dict(foreground="motion", two_stream=False), "model.two_stream=false: the motion foreground needs the background"),
-        (dict(foreground="motion", max_flow=0.0), "model.max_flow=0.0: must be positive"),
+        (dict(foreground="motion", max_flow=0.0), "model.max_flow=0.0: must be > 0"),
     ],
 )
 def test_bad_foreground_configs_name_the_option(changes, message):
@@ -210,13 +210,13 @@ def test_motion_model_folder_round_trip_and_predictor(tmp_path, photo):
     assert config["format_version"] == FORMAT_VERSION == 2
     assert config["model"]["foreground"] == "motion" and config["model"]["max_flow"] == 0.5
     a, b = VideoPredictor.from_pretrained(folder, device="cpu"), VideoPredictor.from_pretrained(folder, device="cpu")
-    out_a, out_b = a(photo, num_samples=3, seed=2), b(photo, num_samples=3, seed=2)
+    out_a, out_b = a(photo, num_samples=3, seed=2, size=96), b(photo, num_samples=3, seed=2, size=96)
     assert torch.equal(out_a.frames, out_b.frames) and torch.equal(out_a.flow, out_b.flow)
-    assert out_a.frames.shape == (3, 3, 8, 32, 32) and out_a.flow.shape == (3, 2, 8, 32, 32)
-    image = a.prepare_image(photo)
+    assert out_a.frames.shape == (3, 3, 8, 96, 96) and out_a.flow.shape == (3, 2, 8, 96, 96)
+    image = a.prepare_image(photo, size=96)
     assert all(torch.equal(out_a.frames[i, :, 0], image) for i in range(3))
     written = out_a.save(tmp_path / "f.mp4", layers=True)
-    assert len(written) == 12
+    assert len(written) == 15 and sum("-flow" in p.name for p in written) == 3
     pixels = VideoPredictor.from_pretrained(save_tiny_model(tmp_path / "p", "image"), device="cpu")
     assert pixels(photo, seed=0).flow is None
 

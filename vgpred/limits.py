@@ -5,3 +5,5 @@ MAX_FPS = 240.0  # playback rate of written videos
 MAX_CLIP_SIZE = 1024  # frame side of prepared clips
 MAX_CLIP_FRAMES = 1024  # frames per prepared clip
 MAX_WORKERS = 256  # data loader worker processes
+RENDER_SIZE = 512  # default long side of a motion model's video (photos smaller than this keep their size)
+MAX_RENDER_SIZE = 4096  # largest long side a motion model renders

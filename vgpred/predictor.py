@@ -4,7 +4,7 @@ Example:
     >>> from vgpred import VideoPredictor
     >>> predictor = VideoPredictor.from_pretrained()            # bundled scenes-64
     >>> out = predictor("photo.jpg", num_samples=4, seed=0)
-    >>> out.frames.shape                                        # (4, 3, T, 64, 64) in [-1, 1]
+    >>> out.frames.shape                                        # (4, 3, T, H, W) in [-1, 1]
     >>> out.save("future.mp4")                                  # future-0.mp4 ... future-3.mp4
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 
 from vgpred.device import resolve_device
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_SAMPLES
+from vgpred.limits import MAX_RENDER_SIZE, MAX_SAMPLES, RENDER_SIZE
 from vgpred.modelfile import load_model
 
 
@@ -50,7 +50,13 @@ class PredictionOutput:
         return self.frames.shape[0]
 
     def layers(self) -> dict[str, torch.Tensor]:
-        return {"foreground": self.foreground, "background": self.background, "mask": self.mask * 2 - 1}
+        """The layers as videos in [-1, 1]: foreground, background, mask, and flow for motion models."""
+        layers = {"foreground": self.foreground, "background": self.background, "mask": self.mask * 2 - 1}
+        if self.flow is not None:
+            from vgpred.models.motion import flow_to_rgb
+
+            layers["flow"] = flow_to_rgb(self.flow)
+        return layers
 
     def save(
         self, path: str | os.PathLike, fps: float | None = None, layers: bool = False, grid: bool = False, scale: int = 1
@@ -141,11 +147,52 @@ class VideoPredictor:
         if not self.model.needs_label and label is not None:
             raise VgpredError(f"this is a {self.mode} model: it takes no label")
 
-    def prepare_image(self, image, fit: str = "crop") -> torch.Tensor:
-        """Path / PIL image / array / (C, H, W) tensor -> (C, S, S) in [-1, 1] for this model."""
+    @property
+    def renders_photo(self) -> bool:
+        """True for motion models: their videos move the photo at its own size and aspect ratio."""
+        return self.model.renders_photo
+
+    def check_size(self, size: int | None) -> int | None:
+        """The long side a motion model renders at (``None``: the default); pixel models take none."""
+        if size is None:
+            return RENDER_SIZE if self.renders_photo else None
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_RENDER_SIZE:
+            raise VgpredError(f"size={size!r}: must be a whole number of pixels from 1 to {MAX_RENDER_SIZE}")
+        if not self.renders_photo:
+            res = self.cfg.resolution
+            raise VgpredError(f"size={size}: this {self.cfg.foreground} model paints {res}x{res} frames and cannot "
+                              "render at another size (enlarge its videos with scale instead)")
+        return size
+
+    def prepare_image(self, image, fit: str | None = None, size: int | None = None) -> torch.Tensor:
+        """Path / PIL image / array / (C, H, W) tensor -> the photo to animate, in [-1, 1].
+
+        Pixel models: ``(C, S, S)`` at the network's size ``S`` (``fit`` crop, the default, or
+        pad). Motion models: the photo at its own aspect ratio, its long side shrunk to
+        ``size`` (default 512) when larger (``fit`` whole, the default; crop or pad give a
+        ``size`` x ``size`` square).
+        """
         from vgpred.io.image import load_image
 
-        return load_image(image, size=self.cfg.resolution, channels=self.cfg.channels, fit=fit)
+        size = self.check_size(size)
+        if size is None:
+            return load_image(image, size=self.cfg.resolution, channels=self.cfg.channels, fit=fit or "crop")
+        return load_image(image, size=size, channels=self.cfg.channels, fit=fit or "whole")
+
+    def network_input(self, photo: torch.Tensor) -> torch.Tensor:
+        """``(C, H, W)`` photo from :meth:`prepare_image` -> ``(C, S, S)`` at the network's size.
+
+        A motion model sees the whole photo resized to its square (stretched where the
+        aspect ratio differs); the motion it predicts is relative to the photo's width and
+        height, so it moves the photo at its own shape.
+        """
+        import torch.nn.functional as F
+
+        res = self.cfg.resolution
+        if tuple(photo.shape[1:]) == (res, res):
+            return photo
+        small = F.interpolate(photo[None], size=(res, res), mode="bicubic", antialias=True, align_corners=False)
+        return small[0].clamp(-1.0, 1.0)
 
     @torch.no_grad()
     def __call__(
@@ -155,7 +202,8 @@ class VideoPredictor:
         num_samples: int = 1,
         seed: int | None = None,
         generator: torch.Generator | None = None,
-        fit: str = "crop",
+        fit: str | None = None,
+        size: int | None = None,
     ) -> PredictionOutput:
         """Sample ``num_samples`` videos for one image and/or label.
 
@@ -164,21 +212,29 @@ class VideoPredictor:
             label: class name or index (label mode).
             num_samples: how many futures to draw.
             seed / generator: reproducible noise; ``generator`` wins when both are given.
-            fit: ``crop`` (centre crop) or ``pad`` for photos of another aspect ratio.
+            fit: how a photo of another aspect ratio is fitted: ``crop`` (centre square) or
+                ``pad`` (letterbox); motion models also ``whole`` (their default: the photo
+                as it is). Pixel models default to ``crop``.
+            size: motion models: the long side of the video in pixels (default 512; smaller
+                photos keep their size). Pixel models write their network's size.
         Returns:
-            :class:`PredictionOutput` with ``(num_samples, C, T, H, W)`` tensors.
+            :class:`PredictionOutput` with ``(num_samples, C, T, H, W)`` tensors: ``H, W``
+            the network's size, or the photo's (capped at ``size``) for motion models.
         """
         self._check_inputs(image, label, num_samples)
+        self.check_size(size)
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(seed if seed is not None else torch.seed())
         z = self.model.sample_noise(num_samples, generator=generator, device=self.device)
-        cond_image = cond_label = None
+        cond_image = cond_label = render = None
         if image is not None:
-            cond_image = self.prepare_image(image, fit=fit).to(self.device)
-            cond_image = cond_image.unsqueeze(0).expand(num_samples, -1, -1, -1)
+            photo = self.prepare_image(image, fit=fit, size=size)
+            cond_image = self.network_input(photo).to(self.device).unsqueeze(0).expand(num_samples, -1, -1, -1)
+            if self.renders_photo:
+                render = photo.to(self.device).unsqueeze(0).expand(num_samples, -1, -1, -1)
         if label is not None:
             index = self.label_index(label)
             cond_label = torch.full((num_samples,), index, dtype=torch.long, device=self.device)
-        out = self.model(z, cond_label, cond_image)
+        out = self.model(z, cond_label, cond_image, render)
         return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)

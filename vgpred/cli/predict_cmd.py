@@ -7,6 +7,7 @@ from typing import Optional
 import typer
 
 from vgpred.cli.options import check_fps, check_frames, check_num_samples, check_scale
+from vgpred.limits import MAX_RENDER_SIZE, RENDER_SIZE
 
 CHECKPOINT_HELP = "Model folder (config.json + model.safetensors) or a bundled model's name."
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
@@ -14,12 +15,13 @@ OUT_HELP = "Output video: .mp4 (H.264), .webm (VP9), .gif, or a folder name (PNG
 
 
 def _generate_and_save(
-    predictor, out: Path, image, label, num_samples, seed, fps, frames, layers, grid, scale, fit="crop"
+    predictor, out: Path, image, label, num_samples, seed, fps, frames, layers, grid, scale, fit=None, size=None
 ) -> None:
-    result = predictor(image=image, label=label, num_samples=num_samples, seed=seed, fit=fit)
+    result = predictor(image=image, label=label, num_samples=num_samples, seed=seed, fit=fit, size=size)
     keep = check_frames(frames, result.frames.shape[2])
-    for name in ("frames", "foreground", "background", "mask"):
-        setattr(result, name, getattr(result, name)[:, :, :keep])
+    for name in ("frames", "foreground", "background", "mask", "flow"):
+        if getattr(result, name) is not None:
+            setattr(result, name, getattr(result, name)[:, :, :keep])
     for path in result.save(out, fps=fps, layers=layers, grid=grid, scale=scale):
         typer.echo(str(path))
 
@@ -32,18 +34,31 @@ def predict(
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for reproducible futures (default: random)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Playback rate, 0.1 to 240 frames per second (default: the model's)."),
     frames: Optional[int] = typer.Option(None, "--frames", help="Keep only the first N frames (default: all)."),
-    layers: bool = typer.Option(False, "--layers", help="Also write the foreground, background and mask videos."),
+    layers: bool = typer.Option(
+        False, "--layers", help="Also write the foreground, background and mask videos (and the flow, for motion models)."),
     grid: bool = typer.Option(False, "--grid", help="Tile all samples into one video instead of one file each."),
-    fit: str = typer.Option("crop", "--fit", help="crop: centre-crop to square; pad: letterbox the whole photo."),
+    size: Optional[int] = typer.Option(
+        None, "--size", help=f"Motion models: the video's long side in pixels; smaller photos keep their size. "
+                             f"[default: {RENDER_SIZE}]", show_default=False),
+    fit: Optional[str] = typer.Option(
+        None, "--fit", help="crop: centre square; pad: letterbox into a square; whole: the photo as it is "
+                            "(motion models only). [default: whole for motion models, crop for the others]",
+        show_default=False),
     scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
-    """Animate a photo: write NUM_SAMPLES plausible futures of IMAGE to OUT."""
+    """Animate a photo: write NUM_SAMPLES plausible futures of IMAGE to OUT.
+
+    Motion models move the photo's own pixels and write the video at the photo's size and
+    aspect ratio (its long side capped by --size); pixel models write their network's size.
+    """
     from vgpred.errors import UsageError
 
     check_num_samples(num_samples), check_fps(fps), check_scale(scale)
-    if fit not in ("crop", "pad"):
-        raise UsageError(f"--fit {fit}: must be crop or pad")
+    if size is not None and not 1 <= size <= MAX_RENDER_SIZE:
+        raise UsageError(f"--size {size}: must be from 1 to {MAX_RENDER_SIZE} pixels")
+    if fit not in (None, "crop", "pad", "whole"):
+        raise UsageError(f"--fit {fit}: must be crop, pad or whole")
     from vgpred.io.video import check_output_path
     from vgpred.predictor import VideoPredictor
 
@@ -52,8 +67,14 @@ def predict(
     check_frames(frames, predictor.cfg.frames)
     if not predictor.model.needs_image:
         raise UsageError(f"{checkpoint}: is a {predictor.mode} model; use `vgpred sample` for it")
-    photo = predictor.prepare_image(image, fit=fit)  # fails fast on a bad photo
-    _generate_and_save(predictor, out, photo, None, num_samples, seed, fps, frames, layers, grid, scale)
+    name = checkpoint or "the default model"
+    if size is not None and not predictor.renders_photo:
+        res = predictor.cfg.resolution
+        raise UsageError(f"--size {size}: {name} paints {res}x{res} frames (a pixel model); use --scale to enlarge them")
+    if fit == "whole" and not predictor.renders_photo:
+        raise UsageError(f"--fit whole: {name} is a pixel model and needs a square photo (crop or pad)")
+    photo = predictor.prepare_image(image, fit=fit, size=size)  # fails fast on a bad photo
+    _generate_and_save(predictor, out, photo, None, num_samples, seed, fps, frames, layers, grid, scale, fit, size)
 
 
 def sample(

@@ -1,4 +1,8 @@
-"""Loading photos: any file Pillow reads (or an in-memory image) -> `(C, size, size)` in [-1, 1].
+"""Loading photos: any file Pillow reads (or an in-memory image) -> `(C, H, W)` in [-1, 1].
+
+``fit`` decides the shape: ``crop`` and ``pad`` give a `size` x `size` square (what the
+networks see); ``whole`` keeps the photo's aspect ratio with its long side capped at
+`size` (what motion models render at; smaller photos keep their size).
 
 Every problem with the input file (missing, empty, not an image, truncated, corrupt,
 too many pixels) raises :class:`VgpredError` with one line naming the file. Pixels go
@@ -43,18 +47,20 @@ _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 
 
-# ---------------------------------------------------------------- fitting to a square
+# ---------------------------------------------------------------- fitting to the output
 @dataclass(frozen=True)
 class Layout:
-    """Where a W x H source lands in the square output.
+    """Where a W x H source lands in the output.
 
     ``box`` (left, top, right, bottom) is the part of the source that is kept, resized
-    to ``resized`` (w, h) and placed at ``offset`` (x, y) on a black square canvas.
+    to ``resized`` (w, h) and placed at ``offset`` (x, y) on a black canvas of ``canvas``
+    (w, h) pixels.
     """
 
     box: tuple[int, int, int, int]
     resized: tuple[int, int]
     offset: tuple[int, int]
+    canvas: tuple[int, int]
 
 
 FITS = Registry[Callable[[int, int, int], Layout]]("fit mode")
@@ -65,7 +71,7 @@ def _crop_layout(width: int, height: int, size: int) -> Layout:
     """Scale the short side to `size` and keep the centre square."""
     side = min(width, height)
     left, top = (width - side) // 2, (height - side) // 2
-    return Layout((left, top, left + side, top + side), (size, size), (0, 0))
+    return Layout((left, top, left + side, top + side), (size, size), (0, 0), (size, size))
 
 
 @FITS.register("pad")
@@ -73,22 +79,33 @@ def _pad_layout(width: int, height: int, size: int) -> Layout:
     """Scale the long side to `size` and pad the rest with black (-1)."""
     scale = size / max(width, height)
     w, h = max(1, round(width * scale)), max(1, round(height * scale))
-    return Layout((0, 0, width, height), (w, h), ((size - w) // 2, (size - h) // 2))
+    return Layout((0, 0, width, height), (w, h), ((size - w) // 2, (size - h) // 2), (size, size))
+
+
+@FITS.register("whole")
+def _whole_layout(width: int, height: int, size: int) -> Layout:
+    """Keep the whole photo and its aspect ratio; shrink it so the long side is at most `size`."""
+    scale = min(1.0, size / max(width, height))
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    return Layout((0, 0, width, height), (w, h), (0, 0), (w, h))
 
 
 def _fit_pil(im: Image.Image, size: int, fit: str) -> Image.Image:
-    """Image (mode L or RGB) of any size -> `size` x `size` image of the same mode."""
+    """Image (mode L or RGB) of any size -> the layout's canvas, same mode."""
     layout = FITS.get(fit)(im.width, im.height, size)
-    resized = im.resize(layout.resized, Image.Resampling.BICUBIC, box=layout.box, reducing_gap=3.0)
-    if layout.resized == (size, size):
+    if layout.resized == (im.width, im.height) and layout.box == (0, 0, im.width, im.height):
+        resized = im.copy()
+    else:
+        resized = im.resize(layout.resized, Image.Resampling.BICUBIC, box=layout.box, reducing_gap=3.0)
+    if layout.resized == layout.canvas:
         return resized
-    canvas = Image.new(im.mode, (size, size), 0)
+    canvas = Image.new(im.mode, layout.canvas, 0)
     canvas.paste(resized, layout.offset)
     return canvas
 
 
 def _fit_tensor(x: torch.Tensor, size: int, fit: str) -> torch.Tensor:
-    """`(C, H, W)` in [-1, 1] of any size -> `(C, size, size)` in [-1, 1]."""
+    """`(C, H, W)` in [-1, 1] of any size -> the layout's canvas `(C, h, w)` in [-1, 1]."""
     layout = FITS.get(fit)(x.shape[2], x.shape[1], size)
     left, top, right, bottom = layout.box
     part = x[:, top:bottom, left:right]
@@ -96,7 +113,8 @@ def _fit_tensor(x: torch.Tensor, size: int, fit: str) -> torch.Tensor:
     if part.shape[1:] != (h, w):
         part = F.interpolate(part[None], size=(h, w), mode="bicubic", antialias=True, align_corners=False)[0]
     pad_x, pad_y = layout.offset
-    pads = (pad_x, size - w - pad_x, pad_y, size - h - pad_y)
+    canvas_w, canvas_h = layout.canvas
+    pads = (pad_x, canvas_w - w - pad_x, pad_y, canvas_h - h - pad_y)
     return F.pad(part, pads, value=-1.0).clamp(-1.0, 1.0)
 
 
@@ -267,7 +285,7 @@ def _set_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
 
 # ---------------------------------------------------------------- public
 def load_image(source: ImageSource, size: int, channels: int = 3, fit: str = "crop") -> torch.Tensor:
-    """Load a photo as a square `(channels, size, size)` float32 tensor in [-1, 1].
+    """Load a photo as a `(channels, H, W)` float32 tensor in [-1, 1].
 
     Args:
         source: a file path; a ``PIL.Image``; a uint8 array `(H, W)` or `(H, W, C)`;
@@ -275,7 +293,9 @@ def load_image(source: ImageSource, size: int, channels: int = 3, fit: str = "cr
         size: side of the output square in pixels.
         channels: 3 for RGB, 1 for luminance (ITU-R 601-2).
         fit: ``"crop"`` scales the short side to `size` and keeps the centre;
-            ``"pad"`` scales the long side to `size` and pads with black (-1).
+            ``"pad"`` scales the long side to `size` and pads with black (-1);
+            both give `size` x `size`. ``"whole"`` keeps the aspect ratio and shrinks
+            the photo until its long side is at most `size` (never enlarges it).
 
     Example:
         >>> load_image("photo.jpg", 64).shape

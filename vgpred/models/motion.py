@@ -117,12 +117,45 @@ def animate_photo(
     return GeneratorOutput(video, foreground, background, mask, flow)
 
 
+def flow_to_rgb(flow: torch.Tensor) -> torch.Tensor:
+    """A flow field as colours: hue is the direction, saturation the length, white is still.
+
+    The colour wheel of optical-flow papers (Middlebury). Lengths are scaled by the
+    longest offset of each video, so small motions stay visible.
+
+    Args:
+        flow: ``(B, 2, T, H, W)`` offsets (x, y), as :func:`animate_photo` takes them.
+    Returns:
+        ``(B, 3, T, H, W)`` RGB in [-1, 1].
+
+    Example:
+        >>> right = torch.zeros(1, 2, 2, 4, 4); right[:, 0, 1] = 0.1
+        >>> flow_to_rgb(right)[0, :, 1, 0, 0]  # red: moving right
+        tensor([ 1., -1., -1.])
+    """
+    if flow.dim() != 5 or flow.shape[1] != FLOW_CHANNELS:
+        raise ValueError(f"flow_to_rgb: flow must be (B, 2, T, H, W), got {tuple(flow.shape)}")
+    flow = flow.float()
+    length = flow.norm(dim=1, keepdim=True)
+    longest = length.amax(dim=(1, 2, 3, 4), keepdim=True).clamp_min(1e-8)
+    saturation = (length / longest).clamp(0, 1)
+    hue = (torch.atan2(-flow[:, 1:2], flow[:, 0:1]) / (2 * torch.pi)) % 1.0  # 0 = right, 1/4 = up
+    # HSV (value 1) -> RGB: each channel's distance from its place on the wheel
+    offsets = torch.tensor([5.0, 3.0, 1.0], device=flow.device).view(1, 3, 1, 1, 1)
+    k = (offsets + hue * 6.0) % 6.0
+    wheel = torch.minimum(k, 4.0 - k).clamp(0, 1)
+    rgb = 1.0 - saturation * wheel
+    return rgb * 2 - 1
+
+
 class MotionGenerator(TwoStreamGenerator):
     """The two streams of :class:`TwoStreamGenerator` with a flow head in place of the video's colours.
 
     ``forward(fg_context, bg_context, skips, photo)`` -> :class:`GeneratorOutput` at the
     photo's resolution (the network's in training), with ``flow``.
     """
+
+    renders_photo = True
 
     def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
         super().__init__(cfg, layout, fg_context, bg_context, context_is_map, head_channels=FLOW_CHANNELS)
@@ -136,8 +169,6 @@ class MotionGenerator(TwoStreamGenerator):
         if not cfg.two_stream:
             raise VgpredError("model.two_stream=false: the motion foreground needs the background stream "
                               "(it fills what the motion uncovers)")
-        if not cfg.max_flow > 0:
-            raise VgpredError(f"model.max_flow={cfg.max_flow}: must be positive")
 
     def forward(
         self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = (),

@@ -30,7 +30,7 @@ Other sizes come from :func:`vgpred.models.layout.make_layout`.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -161,6 +161,8 @@ class TwoStreamGenerator(nn.Module):
     the video's colour channels here; a subclass may read it otherwise
     (:class:`vgpred.models.motion.MotionGenerator`: a 2-channel flow).
     """
+
+    renders_photo: ClassVar[bool] = False  # True: the frames move the photo, at whatever size it is given
 
     def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool,
                  head_channels: int | None = None):

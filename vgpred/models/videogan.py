@@ -30,9 +30,12 @@ def check_model_config(cfg: ModelConfig) -> None:
 class VideoGenerator(nn.Module):
     """What a model folder holds: the conditioner of ``cfg.mode`` and the generator of ``cfg.foreground``.
 
-    ``forward(z, label=None, image=None)``:
+    ``forward(z, label=None, image=None, render=None)``:
         z: (B, latent_dim) noise; label: (B,) int64 class ids (label mode);
-        image: (B, C, H, W) in [-1, 1] (image mode). Returns a :class:`GeneratorOutput`.
+        image: (B, C, H, W) in [-1, 1] at the network's resolution (image mode);
+        render: (B, C, H', W') in [-1, 1], the same photo at any size and aspect ratio
+        (motion foreground): the motion predicted from ``image`` moves it, so the video
+        comes out at (H', W'). Returns a :class:`GeneratorOutput`.
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -62,11 +65,20 @@ class VideoGenerator(nn.Module):
             return torch.randn(batch, self.cfg.latent_dim, generator=generator).to(device)
         return torch.randn(batch, self.cfg.latent_dim, generator=generator, device=device)
 
+    @property
+    def renders_photo(self) -> bool:
+        """True when the video moves the photo's pixels, so it can be rendered at the photo's size."""
+        return self.generator.renders_photo
+
     def forward(
-        self, z: torch.Tensor, label: torch.Tensor | None = None, image: torch.Tensor | None = None
+        self, z: torch.Tensor, label: torch.Tensor | None = None, image: torch.Tensor | None = None,
+        render: torch.Tensor | None = None,
     ) -> GeneratorOutput:
+        if render is not None and not self.renders_photo:
+            raise VgpredError(f"render: the {self.cfg.foreground} foreground paints its frames at "
+                              f"{self.cfg.resolution}x{self.cfg.resolution}; only motion models move a photo of another size")
         fg, bg, skips = self.conditioner(z, label, image)
-        return self.generator(fg, bg, skips, image)
+        return self.generator(fg, bg, skips, image if render is None else render)
 
 
 def build_discriminator(cfg: ModelConfig) -> Discriminator:
