@@ -232,3 +232,15 @@ def test_folders_written_before_the_foreground_option_load_as_pixels(tmp_path):
         bundled = resolve_model_dir(name)
         assert json.loads((bundled / CONFIG_NAME).read_text())["format_version"] == 1
         assert read_model_config(bundled)[0].foreground == "pixels"
+
+
+def test_the_motion_preset_builds_and_the_paper_preset_stays_pixels():
+    from vgpred.config import build_config
+    from vgpred.train.latent import check_latent_terms
+
+    cfg = build_config("bench-scenes-motion")
+    assert (cfg.model.foreground, cfg.model.mode) == ("motion", "image") and cfg.loss.kl > 0
+    check_latent_terms(cfg, uses_discriminator=True)
+    model = VideoGenerator(cfg.model)
+    assert model.generator.video_head[0].weight.shape[1] == 2
+    assert build_config("paper").model.foreground == "pixels"

@@ -274,8 +274,10 @@ def _torchrun(*args) -> None:
 
 
 @pytest.mark.slow
-def test_torchrun_two_processes_on_cpu(mnist_cache, tmp_path):
-    _torchrun(*TINY, "--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "batch_size=2")
+@pytest.mark.parametrize("extra", [[], ["model.foreground=motion", "loss.kl=0.01", "loss.video_l1=10", "loss.diversity=0.1"]],
+                         ids=["pixels", "motion-posterior"])
+def test_torchrun_two_processes_on_cpu(mnist_cache, tmp_path, extra):
+    _torchrun(*TINY, "--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1", "batch_size=2", *extra)
     runs = list(tmp_path.iterdir())
     assert len(runs) == 1 and runs[0].name.startswith("00000-image-")  # rank 0 alone writes
     rows = [json.loads(line) for line in (runs[0] / "metrics.jsonl").read_text().splitlines()]
