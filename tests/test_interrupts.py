@@ -263,7 +263,7 @@ def test_full_disk_in_process(tmp_path, monkeypatch):
     model(torch.randn(2, 4)).sum().backward()
     optim.step()
     folder = tmp_path / "checkpoints"
-    save_checkpoint(folder, 1, {"g": model}, {"g": optim}, {"torch": torch.get_rng_state()}, {"epoch": 0})
+    save_checkpoint(folder, 1, {"g": model}, {"g": optim}, {"torch": torch.get_rng_state()}, {"epoch": 0, "batch": 0})
     real_save = st.save_file
 
     def disk_fills(tensors, filename, metadata=None):
@@ -275,7 +275,7 @@ def test_full_disk_in_process(tmp_path, monkeypatch):
     monkeypatch.setattr(st, "save_file", disk_fills)
     with pytest.raises(VgpredError, match=r"step-0000002: could not write the checkpoint \(.*No space left on device\); "
                                           r"the previous checkpoint step-0000001 is intact"):
-        save_checkpoint(folder, 2, {"g": model}, {"g": optim}, {"torch": torch.get_rng_state()}, {"epoch": 0})
+        save_checkpoint(folder, 2, {"g": model}, {"g": optim}, {"torch": torch.get_rng_state()}, {"epoch": 0, "batch": 0})
     assert [p.name for p in folder.iterdir()] == ["step-0000001"]
     tensors, meta = load_checkpoint(folder / "step-0000001")
     assert meta["step"] == 1 and torch.equal(tensors["g/weight"], model.weight.detach())

@@ -20,7 +20,13 @@ def train(
     config: Optional[str] = typer.Option(None, "--config", help="YAML preset: a path or a bundled name (paper, cpu-small, tiny)."),
     out: Path = typer.Option(Path("runs"), "--out", "-o", help="Folder that receives the numbered run folder."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Total generator steps (same as train.steps=N)."),
-    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue a run folder from its latest checkpoint."),
+    resume: Optional[Path] = typer.Option(
+        None, "--resume", help="Continue a run folder from its latest checkpoint (refused while another process "
+        "trains it, and for a run without a checkpoint unless --restart is given)."),
+    restart: bool = typer.Option(
+        False, "--restart", help="With --resume, for a run without any checkpoint (stopped before its first was "
+        "written): begin it again from step 0 with its config.yaml, deleting its metrics.jsonl, samples/, export/ "
+        "and loss.png (config.yaml, run.json and log.txt keep their history). Refused for a run with a checkpoint."),
     device: Optional[str] = typer.Option(None, "--device", help="auto, cpu, cuda, cuda:N or mps (same as train.device=...)."),
     init_from: Optional[str] = typer.Option(
         None, "--init-from", metavar="MODEL",
@@ -34,10 +40,13 @@ def train(
     Config precedence: defaults < --config YAML < key=value overrides (and --mode,
     --steps, --device); with --init-from, the initial model's network settings come
     before the YAML. Every value's range, the memory the network needs and the data
-    are checked before the run folder is made. Label mode needs a label on every
-    clip (classes are the source folder's sub-folders): a cache with unlabelled clips,
-    from videos at the top level of the source folder, is refused rather than trained
-    on in part. Multi-process: torchrun --nproc_per_node K -m vgpred train ...
+    are checked before the run folder is made; a new run that fails before its first
+    checkpoint, metrics row or sample is removed again, so it takes no run number. One
+    process trains a run at a time (a second --resume is refused; RUN/.lock names the
+    process that holds it). Label mode needs a label on every clip (classes are the
+    source folder's sub-folders): a cache with unlabelled clips, from videos at the top
+    level of the source folder, is refused rather than trained on in part.
+    Multi-process: torchrun --nproc_per_node K -m vgpred train ...
     """
     from vgpred.config import build_config, preset_path
     from vgpred.errors import UsageError, VgpredError
@@ -57,6 +66,8 @@ def train(
         if resume is not None:
             raise UsageError("--init-from: not allowed with --resume (the run's checkpoint holds its weights)")
         extra.append(f"train.init_from={init_from}")
+    if restart and resume is None:
+        raise UsageError("--restart: only with --resume RUN (a new run starts from step 0 anyway)")
     if resume is not None:
         from vgpred.train.rundir import RunDir
 
@@ -86,7 +97,7 @@ def train(
     _check_data(data, cfg)
     from vgpred.train.loop import train as run_training
 
-    path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress)
+    path = run_training(cfg, data, out=out, resume=resume, progress=not no_progress, restart=restart)
     typer.echo(str(path))
 
 

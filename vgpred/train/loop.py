@@ -11,9 +11,11 @@ Everything a run writes lives in its numbered run folder:
         checkpoints/       step-0000500/ (tensors.safetensors + meta.json), newest K kept
         export/            the inference model folder that `vgpred predict` loads
         loss.png           loss curves, drawn at the end
+        .lock              held by the process training the run (its PID and host inside)
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -140,8 +142,21 @@ def initial_generator(source: str, wanted: ModelConfig) -> tuple[VideoGenerator,
     return model, folder
 
 
-def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str | Path | None = None, progress: bool = True) -> Path:
-    """Train ``cfg`` on the clip cache ``data``; returns the run folder."""
+def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str | Path | None = None,
+          progress: bool = True, restart: bool = False) -> Path:
+    """Train ``cfg`` on the clip cache ``data``; returns the run folder.
+
+    ``resume`` continues a run folder from its newest checkpoint; with ``restart`` a run that
+    has none begins again from step 0. The main process holds the run's lock throughout (see
+    :mod:`vgpred.train.rundir`); a run folder this call made is removed again when training
+    fails before it holds a checkpoint, a metrics row or a sample.
+    """
+    with contextlib.ExitStack() as guard:  # the run's lock, and the removal of a new folder that failed at once
+        return _train(cfg, data, out, resume, progress, restart, guard)
+
+
+def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | None, progress: bool, restart: bool,
+           guard: contextlib.ExitStack) -> Path:
     from vgpred.data import open_dataset
 
     dist = Distributed.from_env(cfg.train.device)
@@ -166,12 +181,14 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
         cfg.model.num_classes, cfg.model.class_names = len(dataset.class_names), list(dataset.class_names)
     if not objective.uses_noise and cfg.model.mode == "image":
         cfg.model.latent_dim = 0  # the regression baseline is deterministic
-    run = RunDir.resume(resume, enabled=dist.is_main) if resume else None
+    run = guard.enter_context(RunDir.resume(resume, enabled=dist.is_main)) if resume else None  # locked
+    if run is not None:
+        run.check_start(restart)
     initial, initial_folder = None, None  # fine-tuning: the generator to start from (a resumed run's checkpoint wins)
     if cfg.train.init_from and not (run is not None and ckpt.list_checkpoints(run.checkpoints)):
         initial, initial_folder = initial_generator(cfg.train.init_from, cfg.model)
     if run is None:
-        run = RunDir.create(out, cfg, Path(data), enabled=dist.is_main)
+        run = guard.enter_context(RunDir.create(out, cfg, Path(data), enabled=dist.is_main))
 
     rng.seed_everything(cfg.train.seed + dist.rank)
     gen_model = VideoGenerator(cfg.model).to(device)
@@ -205,7 +222,7 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
             held = "holds" if posterior is None else "holds no"
             raise VgpredError(f"--resume {run.path}: loss.kl={cfg.loss.kl}, but the run's checkpoint {held} a posterior "
                               "encoder (loss.kl > 0 trains one); a run keeps it: resume with the run's loss.kl")
-        rng_entries = ckpt.restore(tensors, meta, modules, optimizers)
+        rng_entries = ckpt.restore(tensors, meta, modules, optimizers, source=latest[-1])
         # One data position serves every rank: each reads its own part of an epoch in as many batches.
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
         rng.restore(rng_entries, dist.rank, noise_gen, cfg.train.seed, step)
@@ -225,6 +242,8 @@ def train(cfg: Config, data: str | Path, out: str | Path = "runs", resume: str |
                 run.log_event(f"optim.lr_{name}: {groups[0]['lr']:g} -> {lr:g} (this segment's configuration)")
                 for group in groups:
                     group["lr"] = lr
+    if restart:
+        run.clear_for_restart()
     if resume and dist.is_main:  # after the checkpoint loaded: a setting it refuses never reaches config.yaml
         changes = run.record_config(cfg)
         if changes:
