@@ -387,13 +387,13 @@ def horizons_lost(model: dict, copy: dict, metric: str, first_horizon: int) -> t
 
 
 def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path, k: int, max_clips: int,
-                            metrics: str = "psnr,ssim,mae,lpips,fvd",
+                            metrics: str = "psnr,ssim,mae,sharpness,lpips,fvd",
                             ) -> tuple[dict[str, Any], str, Callable[[Path], None] | None]:
     """``vgpred evaluate`` of image-mode runs (first one as --checkpoint) with copy-first-frame.
 
     Returns the evaluation result (as ``vgpred evaluate --json`` writes it), a Markdown
-    body (the summary table and per-horizon PSNR and SSIM) and a writer of the
-    evaluation's plot (metric vs horizon) for :meth:`Benchmark.finish`.
+    body (the summary table with a row of the real clips, per-horizon PSNR, SSIM and
+    sharpness) and a writer of the evaluation's plot (metric vs horizon) for :meth:`Benchmark.finish`.
     """
     from vgpred.evaluation import markdown_horizons, markdown_summary
 
@@ -408,12 +408,16 @@ def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path
     png = json_path.with_suffix(".png")
     plot = (lambda tmp: shutil.copyfile(png, tmp)) if png.is_file() else None
     body = [markdown_summary(result)]
-    for metric in ("psnr", "ssim"):
+    titles = {"psnr": "PSNR per horizon (frame index; 0 is the reconstructed input)",
+              "ssim": "SSIM per horizon (frame index; 0 is the reconstructed input)",
+              "sharpness": "Sharpness per frame (gradient energy over the input frame's; `real clips`: the data's own)"}
+    for metric, title in titles.items():
         if metric in result["settings"]["metrics"]:
-            body += [f"### {metric.upper()} per horizon (frame index; 0 is the reconstructed input)", "",
-                     markdown_horizons(result, metric)]
+            body += [f"### {title}", "", markdown_horizons(result, metric)]
+    conventions = result["settings"]["conventions"]
     body.append("Conventions: " + "; ".join(
-        f"{key}: {result['settings']['conventions'][key]}" for key in ("pixels", "best_of_k", "deterministic")))
+        f"{key}: {conventions[key]}" for key in ("pixels", "best_of_k", "deterministic", "motion", "diversity",
+                                                 "sharpness") if key in conventions))
     return result, "\n".join(body), plot
 
 

@@ -6,6 +6,7 @@ and run only when asked: ``python -m pytest -m experiment tests/test_benchmarks.
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import math
 import re
@@ -71,6 +72,39 @@ def _row(*cells) -> str:
     return "| " + " | ".join(_cell(c) for c in cells) + " |"
 
 
+def assert_motion_row_and_sharpness(data: dict, md: str, config: str) -> None:
+    """An image-to-video table's ``motion`` row (frame 0 is the photo: PSNR at the 100 dB cap) and the
+    sharpness of every row and of the real clips, in the JSON and in the Markdown summary."""
+    evaluation = data["results"]["evaluation"]
+    models, real = evaluation["models"], evaluation["data"]
+    assert data["runs"]["motion"]["config"] == config and data["runs"]["motion"]["steps"] == 4
+    motion = models["motion"]
+    assert motion["frame0"]["psnr"] == 100.0 and motion["k"] == 2
+    frames = evaluation["settings"]["frames"]
+    for entry in [*models.values(), real]:
+        curve = entry["statistics"]["sharpness"]
+        assert len(curve["per_horizon"]) == frames - 1 and all(_finite(v) for v in curve["per_horizon"])
+    for entry in (motion, models["copy-first-frame"], real):  # frame 0 is the input itself: exactly 1
+        assert entry["statistics"]["sharpness"]["frame0"] == 1.0
+    assert models["copy-first-frame"]["statistics"]["sharpness"]["per_horizon"] == [1.0] * (frames - 1)
+    # the summary: every model's diversity and last-frame sharpness beside the real clips' motion and sharpness
+    lines = md.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| model | K |"))
+    header, rows = lines[start].strip("| ").split(" | "), {}
+    for line in itertools.takewhile(lambda line: line.startswith("| "), lines[start + 2:]):
+        cells = line.strip("| ").split(" | ")
+        rows[cells[0]] = dict(zip(header, cells))
+    sharp = f"sharpness frame {frames - 1}"
+    assert list(rows) == [*models, "real clips"]
+    for name, model in models.items():
+        assert rows[name]["diversity"] == f"{model['diversity']:.4g}"
+        assert rows[name][sharp] == f"{model['statistics']['sharpness']['per_horizon'][-1]:.4g}"
+    assert rows["real clips"]["motion"] == f"{real['motion']:.4g}"
+    assert rows["real clips"][sharp] == f"{real['statistics']['sharpness']['per_horizon'][-1]:.4g}"
+    assert "`motion`" in md and "frame 0 is the photo exactly" in md
+    assert "### Sharpness per frame" in md and "| motion | mean of 2 | 1 |" in md and "| real clips | data | 1 |" in md
+
+
 def _num_clips(cache: Path) -> int:
     return json.loads((cache / "index.json").read_text())["num_clips"]
 
@@ -79,7 +113,9 @@ def _num_clips(cache: Path) -> int:
 def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     data = run_table("table1_mfmnist.py", tmp_path)
     models = data["results"]["evaluation"]["models"]
-    assert set(models) == {"copy-first-frame", "gan", "gan-base", "regressor"}
+    assert set(models) == {"copy-first-frame", "gan", "gan-base", "regressor", "motion"}
+    md = (tmp_path / "results" / "smoke" / "table1_mfmnist.md").read_text()
+    assert_motion_row_and_sharpness(data, md, "configs/bench-mfmnist-motion.yaml")
     base_export = Path(data["runs"]["gan-base"]["run"], "export")
     assert data["runs"]["gan"]["base"] == "gan-base"  # stage 2 fine-tunes stage 1
     assert "optim.freeze_g_steps=2" in data["runs"]["gan"]["overrides"]
@@ -91,7 +127,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     assert data["runs"]["gan"]["hardware"].startswith("cpu (")  # what the run trained on, from its run.json
     assert data["plot"] == "table1_mfmnist.png"  # run_table checked it is a PNG the page shows
     again = run_table("table1_mfmnist.py", tmp_path)  # same config hash: training is skipped
-    assert again["runs"]["gan"]["reused"] and again["runs"]["regressor"]["reused"]
+    assert again["runs"]["gan"]["reused"] and again["runs"]["regressor"]["reused"] and again["runs"]["motion"]["reused"]
     assert again["config_hashes"] == data["config_hashes"]
     assert again["runs"]["gan"]["run"] == data["runs"]["gan"]["run"]
 
@@ -130,7 +166,7 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
     shutil.copytree(base_export, given)
     third = run_table("table1_mfmnist.py", tmp_path, "--base", str(given))
     assert third["runs"]["gan-base"]["config"] == str(given) and third["runs"]["gan-base"]["train_seconds"] is None
-    assert not third["runs"]["gan"]["reused"] and third["runs"]["regressor"]["reused"]
+    assert not third["runs"]["gan"]["reused"] and third["runs"]["regressor"]["reused"] and third["runs"]["motion"]["reused"]
     assert third["runs"]["gan"]["hash"] != data["runs"]["gan"]["hash"]
     md = (tmp_path / "results" / "smoke" / "table1_mfmnist.md").read_text()
     assert f"- gan-base: the model folder `{given}` (4 steps; given, not trained here)" in md
@@ -153,8 +189,10 @@ def test_table2_scenes_smoke_splits_by_video(tmp_path):
         assert splits[split]["clips"] == _num_clips(Path(splits[split]["cache"]))
     assert data["results"]["evaluation"]["settings"]["num_clips"] == min(8, splits["test"]["clips"]) > 0
     models = data["results"]["evaluation"]["models"]
-    assert {"gan", "regressor", "copy-first-frame"} == set(models)
+    assert {"gan", "regressor", "motion", "copy-first-frame"} == set(models)
     assert data["results"]["evaluation"]["data"]["channels"] == 3
+    md = (tmp_path / "results" / "smoke" / "table2_scenes.md").read_text()
+    assert_motion_row_and_sharpness(data, md, "configs/bench-scenes-motion.yaml")
 
 
 @pytest.mark.slow

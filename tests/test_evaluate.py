@@ -84,6 +84,17 @@ def copy_psnr_by_hand(cache: Path) -> np.ndarray:
     return np.mean(values, axis=0)
 
 
+def sharpness_by_hand(cache: Path) -> np.ndarray:
+    """Mean |dx| + |dy| of frame t over that of frame 0 (+1e-4 each), [0, 1] pixels, averaged over clips."""
+    data = open_dataset(cache, channels=3)
+    values = []
+    for i in range(len(data)):
+        clip = data.uint8(i).astype(np.float64) / 255.0  # (T, H, W, C)
+        energy = np.abs(np.diff(clip, axis=2)).mean(axis=(1, 2, 3)) + np.abs(np.diff(clip, axis=1)).mean(axis=(1, 2, 3))
+        values.append((energy + 1e-4) / (energy[0] + 1e-4))
+    return np.mean(values, axis=0)
+
+
 def test_evaluate_writes_json_markdown_and_plot(cache, models, tmp_path):
     out = tmp_path / "eval.json"
     result = call_cli("evaluate", "--checkpoint", models["lively"], "--data", cache, "-k", K, "--json", out,
@@ -118,10 +129,29 @@ def test_evaluate_writes_json_markdown_and_plot(cache, models, tmp_path):
     np.testing.assert_allclose(copy["metrics"]["psnr"]["best_of_k"]["per_horizon"], expected, rtol=1e-4)
     assert report["data"]["motion"] > 0.01  # the digits move
 
+    # sharpness: every model and the real clips, frame 0 apart; the copy's frames are its input: exactly 1
+    assert "sharpness" in settings["metrics"] and "input frame" in settings["conventions"]["sharpness"]
+    real = report["data"]["statistics"]["sharpness"]
+    expected = sharpness_by_hand(cache)
+    assert real["frame0"] == 1.0 and len(real["per_horizon"]) == 7
+    np.testing.assert_allclose(real["per_horizon"], expected[1:], rtol=1e-4)
+    copied = copy["statistics"]["sharpness"]
+    assert copied["frame0"] == 1.0 and copied["per_horizon"] == [1.0] * 7
+    lively = model["statistics"]["sharpness"]
+    assert len(lively["per_horizon"]) == 7 and lively["average"] == pytest.approx(np.mean(lively["per_horizon"]))
+    assert "sharpness" not in model["metrics"]  # a statistic: no best-of-K
+
     assert result.out.startswith("| model | K |")
     assert "| lively | 3 |" in result.out and f"| {COPY_BASELINE} | 1 |" in result.out
+    header = result.out.splitlines()[0].split(" | ")
+    assert header[-3:] == ["motion", "diversity", "sharpness frame 7 |"]
+    real_row = next(line for line in result.out.splitlines() if line.startswith("| real clips |"))
+    assert real_row.endswith(f"| {report['data']['motion']:.4g} | n/a | {real['per_horizon'][-1]:.4g} |")
     md = out.with_suffix(".md").read_text()
     assert "## psnr per horizon" in md and "## ssim per horizon" in md and "| lively | best |" in md
+    assert "## sharpness per horizon" in md and "| lively | mean of 3 |" in md and "| real clips | data | 1 |" in md
+    assert f"| {COPY_BASELINE} | K = 1 | 1 | 1 | 1 | 1 | 1 | 1 | 1 | 1 |" in md
+    assert "- sharpness: gradient energy of frame t over that of the input frame" in md  # the conventions
     with Image.open(out.with_suffix(".png")) as plot:
         assert plot.format == "PNG" and plot.width > 300
 
@@ -136,6 +166,8 @@ def test_copy_baseline_on_static_clips_scores_capped_psnr(static_cache, tmp_path
     text = (tmp_path / "static.json").read_text()
     assert "Infinity" not in text and json.loads(text)["models"][COPY_BASELINE]["frame0"]["psnr"] == 100.0
     assert f"| {COPY_BASELINE} | 1 | 100 | 100 | 1 |" in markdown_summary(result)
+    assert "sharpness" not in result["models"][COPY_BASELINE]["statistics"]  # not asked for
+    assert "| real clips | n/a | n/a | n/a | n/a | 0 | n/a |" in markdown_summary(result)
 
 
 def test_results_depend_on_the_seed_only(cache, models):
@@ -205,12 +237,13 @@ def test_unconditional_model_needs_a_distributional_metric(cache, models, tmp_pa
     torch.manual_seed(0)
     save_feature_net(VideoFeatureNet(3, 8, 32, num_classes=10, feat_dim=8, width=8, data="test"), tmp_path / "net")
     result = call_cli("evaluate", "-c", models["lively"], "--baseline", models["unconditional"], "--data", cache,
-                      "-k", 2, "--metrics", "psnr,frechet_projectnet", "--feature-net", tmp_path / "net",
+                      "-k", 2, "--metrics", "psnr,sharpness,frechet_projectnet", "--feature-net", tmp_path / "net",
                       "--json", out, "--device", "cpu", "--no-progress")
     assert result.code == 0, result.err
     report = json.loads(out.read_text())
     uncond = report["models"]["unconditional"]
     assert "metrics" not in uncond and "frame 0" in uncond["note"]
+    assert uncond["statistics"]["sharpness"]["frame0"] == 1.0  # no input frame: against its own frame 0
     for model in report["models"].values():
         frechet = model["distributional"]["frechet_projectnet"]
         assert frechet["value"] >= -1e-6 and frechet["num_real"] == frechet["num_fake"] == NUM_CLIPS

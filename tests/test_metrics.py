@@ -25,6 +25,7 @@ from vgpred.metrics.frechet import FeatureStats, frechet_distance, frechet_dista
 from vgpred.metrics.fvd import I3DDetector, frechet_video_distance
 from vgpred.metrics.lpips_metric import ALEXNET_FILE, LPIPSMetric
 from vgpred.metrics.pixel import PSNR_CAP_DB, average_scores, mae, mse, psnr, ssim
+from vgpred.metrics.sharpness import SHARPNESS_EPS, gradient_energy, sharpness
 from vgpred.metrics.stochastic import best_of_k, best_sample_index, mean_of_k
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -57,6 +58,8 @@ def distort(image: np.ndarray, kind: str) -> np.ndarray:
         return skimage.filters.gaussian(image, sigma=1.2, channel_axis=channel_axis)
     if kind == "shift":
         return np.roll(image, (2, -3), axis=(0, 1))
+    if kind == "sharpen":
+        return np.clip(skimage.filters.unsharp_mask(image, radius=1.0, amount=1.0, channel_axis=channel_axis), 0, 1)
     return np.clip(image * 0.8 + 0.1, 0, 1)  # contrast
 
 
@@ -154,6 +157,69 @@ def test_other_input_errors():
         psnr(torch.zeros(1, 3, 16, 16, dtype=torch.uint8), torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
     with pytest.raises(VgpredError, match="ssim: frames must be at least 11x11 pixels; got 8x20"):
         ssim(torch.zeros(1, 1, 8, 20), torch.zeros(1, 1, 8, 20))
+
+
+# ---------------------------------------------------------------- sharpness
+
+
+def energy_by_hand(image: np.ndarray) -> float:
+    """Mean |dx| + mean |dy| of an (H, W[, C]) image in [0, 1], float64."""
+    return float(np.abs(np.diff(image, axis=1)).mean() + np.abs(np.diff(image, axis=0)).mean())
+
+
+@pytest.mark.parametrize("name", PHOTOS)
+def test_sharpness_of_blurred_identical_noisy_and_sharpened_copies(name):
+    photo = load_photo(name)
+    kinds = ["identical", "blur", "noise", "sharpen"]
+    frames = [photo if kind == "identical" else distort(photo, kind) for kind in kinds]
+    video = torch.stack([to_tensor(f) for f in frames], dim=1)[None]  # (1, C, 4, H, W)
+    values = sharpness(video, to_tensor(photo)[None])
+    assert values.shape == (1, 4)
+    identical, blurred, noisy, sharpened = values[0].tolist()
+    assert identical == 1.0  # exactly: the same computation on the same pixels
+    assert blurred < 0.8 and noisy > 1.2 and sharpened > 1.2
+    ref = energy_by_hand(to_unit(to_tensor(photo)))
+    expected = [(energy_by_hand(to_unit(to_tensor(f))) + SHARPNESS_EPS) / (ref + SHARPNESS_EPS) for f in frames]
+    assert values[0].tolist() == pytest.approx(expected, rel=1e-5)
+
+
+def test_sharpness_known_values_flat_frames_and_batching():
+    edge = torch.full((1, 8, 8), -1.0)
+    edge[..., 3:] = 1.0  # one black -> white step per row: mean |dx| = 1/7 on [0, 1] pixels, |dy| = 0
+    stripe = edge.clone()
+    stripe[..., 6:] = -1.0  # two steps per row: 2/7
+    assert float(gradient_energy(edge)) == pytest.approx(1 / 7)
+    flat = torch.zeros(1, 8, 8)
+    video = torch.stack([edge, stripe, flat], dim=1)[None]  # (1, 1, 3, 8, 8)
+    expected = [1.0, (2 / 7 + SHARPNESS_EPS) / (1 / 7 + SHARPNESS_EPS), SHARPNESS_EPS / (1 / 7 + SHARPNESS_EPS)]
+    torch.testing.assert_close(sharpness(video, edge[None]), torch.tensor([expected]))
+    assert sharpness(video, flat[None])[0, 2].item() == 1.0  # flat against flat: finite, 1
+    clips = torch.stack([pan_video("astronaut.png", 4, 24), pan_video("coffee.png", 4, 24)])  # (2, 3, 4, 24, 24)
+    batched = sharpness(clips, clips[:, :, 0])
+    looped = torch.cat([sharpness(clips[b:b + 1], clips[b:b + 1, :, 0]) for b in range(2)])
+    torch.testing.assert_close(batched, looped)
+    assert batched[:, 0].tolist() == [1.0, 1.0]
+    assert sharpness(clips.bfloat16(), clips[:, :, 0].bfloat16()).dtype == torch.float32
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_sharpness_runs_on_any_device(device):
+    clip = pan_video("chelsea.png", 3, 24)[None]
+    blurred = torch.from_numpy(skimage.filters.gaussian(clip.numpy(), sigma=(0, 0, 0, 1.5, 1.5))).float()
+    values = sharpness(blurred.to(device), clip[:, :, 0].to(device)).cpu()
+    assert values.shape == (1, 3) and (values < 0.8).all()
+    torch.testing.assert_close(values, sharpness(blurred, clip[:, :, 0]), rtol=1e-5, atol=1e-6)
+
+
+def test_sharpness_errors_state_the_expected_shapes():
+    with pytest.raises(VgpredError) as err:
+        sharpness(torch.zeros(2, 3, 4, 16, 16), torch.zeros(2, 3, 16, 8))
+    assert "video must be (B, C, T, H, W) and reference (B, C, H, W)" in str(err.value)
+    assert "(2, 3, 4, 16, 16)" in str(err.value) and "(2, 3, 16, 8)" in str(err.value)
+    with pytest.raises(VgpredError, match="sharpness: frames must be at least 2x2 pixels; got 1x16"):
+        sharpness(torch.zeros(1, 1, 2, 1, 16), torch.zeros(1, 1, 1, 16))
+    with pytest.raises(VgpredError, match="float tensors"):
+        sharpness(torch.zeros(1, 1, 2, 4, 4, dtype=torch.uint8), torch.zeros(1, 1, 4, 4, dtype=torch.uint8))
 
 
 # ---------------------------------------------------------------- Frechet distance
@@ -477,15 +543,17 @@ def test_best_of_k_on_sampled_futures_of_a_real_pan():
 
 
 def test_registry_describes_every_metric():
-    assert {"psnr", "ssim", "mse", "mae", "lpips", "fvd", "frechet_projectnet"} <= set(METRICS.names())
+    assert {"psnr", "ssim", "mse", "mae", "sharpness", "lpips", "fvd", "frechet_projectnet"} <= set(METRICS.names())
     for name in METRICS:
         spec = METRICS.get(name)
-        assert spec.kind in ("per_frame", "distributional") and spec.description and "\n" not in spec.description
+        assert spec.kind in ("per_frame", "distributional", "statistic") and spec.description
+        assert "\n" not in spec.description and (spec.higher_is_better is None) == (spec.kind == "statistic")
         assert callable(spec.load())
     assert [METRICS.get(n).higher_is_better for n in ("psnr", "ssim", "mse", "mae", "lpips", "fvd")] == [
         True, True, False, False, False, False,
     ]
     assert METRICS.get("fvd").kind == "distributional" and METRICS.get("lpips").needs_weights
+    assert METRICS.get("sharpness").kind == "statistic" and METRICS.get("sharpness").load() is sharpness
     assert "not FVD" in METRICS.get("frechet_projectnet").description
     with pytest.raises(VgpredError, match="unknown metric 'fid'"):
         METRICS.get("fid")

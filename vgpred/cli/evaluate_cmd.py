@@ -81,7 +81,7 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", help="Noise seed; clip i draws its K futures from (seed, i)."),
     metrics: Optional[str] = typer.Option(
         None, "--metrics",
-        help="Comma-separated metric names (default: psnr,ssim,mse,mae,lpips,fvd,frechet_projectnet).",
+        help="Comma-separated metric names (default: psnr,ssim,mse,mae,sharpness,lpips,fvd,frechet_projectnet).",
     ),
     i3d: Optional[Path] = typer.Option(
         None, "--i3d", help="Kinetics-400 I3D TorchScript for FVD (default: the torch hub cache)."

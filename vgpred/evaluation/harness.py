@@ -6,7 +6,9 @@ the copy-first-frame baseline. Image models draw K futures per clip from a
 ``torch.Generator`` seeded from ``(seed, clip index)``, so the numbers do not depend
 on the batch size; models without noise (``latent_dim = 0``) and the copy baseline
 are run once (K = 1). Unconditional and label models do not start from the clip's
-frame 0, so they are compared through distributional metrics only.
+frame 0, so they are compared through distributional metrics only. Statistics
+(``sharpness``) describe each video against its input frame and are reported for every
+model and for the real clips themselves, the reference a model is read against.
 
 The conventions are stated in :data:`CONVENTIONS` and copied into every result.
 """
@@ -36,13 +38,13 @@ from vgpred.metrics.stochastic import best_of_k, mean_of_k
 from vgpred.predictor import VideoPredictor
 
 COPY_BASELINE = "copy-first-frame"
-DEFAULT_METRICS = ("psnr", "ssim", "mse", "mae", "lpips", "fvd", "frechet_projectnet")
+DEFAULT_METRICS = ("psnr", "ssim", "mse", "mae", "sharpness", "lpips", "fvd", "frechet_projectnet")
 
 CONVENTIONS = {
-    "pixels": "videos in [-1, 1]; pixel metrics, motion and diversity map them to [0, 1]",
+    "pixels": "videos in [-1, 1]; pixel metrics, motion, diversity and sharpness map them to [0, 1]",
     "horizon": "horizon t is frame index t of the clip, t = 1 .. T-1, predicted from frame 0; "
-               "frame 0 is the model's reconstruction of its input and is reported apart "
-               "(mean over the K samples)",
+               "frame 0 is the model's reconstruction of its input (the input itself for the motion "
+               "foreground) and is reported apart (mean over the K samples)",
     "best_of_k": "per video, the sample whose per-frame score averaged over horizons 1 .. T-1 is "
                  "best is chosen and all its frames are reported (vgpred.metrics.stochastic.best_of_k, "
                  "per_frame=False); then averaged over videos. Its average over horizons is never below "
@@ -57,6 +59,8 @@ CONVENTIONS = {
              "so results do not depend on the batch size",
     "motion": "mean absolute difference between the first and the last frame of each video "
               "(frames 0 and T-1), averaged over samples and videos; the data row is the real clips",
+    "real clips": "the data row: motion and statistics (sharpness) of the evaluated clips themselves, "
+                  "frame t against the clip's frame 0",
     "diversity": "mean over the pairs of the K futures of one clip of their mean absolute "
                  "difference over frames 1 .. T-1, averaged over clips; 0 for deterministic models",
     "distributional": "real set: frames 0 .. T-1 of each evaluated clip; generated set: one video "
@@ -195,6 +199,22 @@ def _per_frame_metrics(
     return loaded
 
 
+def _statistics(names: Sequence[str], shape: tuple[int, ...], device: torch.device,
+                unavailable: dict[str, str]) -> dict[str, Callable[[Tensor, Tensor], Tensor]]:
+    """Load the requested statistics, probing each on a blank video of ``shape`` and its frame 0."""
+    loaded = {}
+    for name in names:
+        fn = METRICS.get(name).load()
+        blank = torch.zeros(1, *shape, device=device)
+        try:
+            fn(blank, blank[:, :, 0])
+        except VgpredError as err:  # e.g. frames too small
+            unavailable[name] = str(err)
+            continue
+        loaded[name] = fn
+    return loaded
+
+
 def _generate(m: _Model, clips: Tensor, labels: Tensor, indices: range, seed: int, frames: int) -> Tensor:
     """K videos per clip, ``(K, B, C, T, H, W)`` on the clips' device."""
     b = clips.shape[0]
@@ -215,11 +235,15 @@ def _generate(m: _Model, clips: Tensor, labels: Tensor, indices: range, seed: in
     return video.to(clips.device).reshape(m.k, b, *video.shape[1:])
 
 
-def _score(m: _Model, videos: Tensor, clips: Tensor, metrics: Mapping[str, Callable]) -> None:
-    """Add the per-frame scores, motion and diversity of one batch to ``m``'s sums."""
+def _score(m: _Model, videos: Tensor, clips: Tensor, metrics: Mapping[str, Callable],
+           statistics: Mapping[str, Callable]) -> None:
+    """Add the per-frame scores, statistics, motion and diversity of one batch to ``m``'s sums."""
     k, b = videos.shape[:2]
     flat = videos.flatten(0, 1)
     target = clips.unsqueeze(0).expand_as(videos).flatten(0, 1)
+    inputs = target[:, :, 0]  # each video's input frame: its clip's frame 0
+    for name, fn in statistics.items():
+        m.add(f"{name}/statistic", fn(flat, inputs).reshape(k, b, -1).float().mean(dim=0))
     for name, fn in metrics.items():
         spec = METRICS.get(name)
         scores = fn(flat, target).reshape(k, b, -1).float()
@@ -246,7 +270,12 @@ def _machine(device: torch.device) -> dict[str, Any]:
     return info
 
 
-def _model_result(m: _Model, metric_names: Sequence[str], frames: int,
+def _curve(values: Tensor) -> dict[str, Any]:
+    """A statistic's mean per frame ``(T,)`` -> frame 0, horizons 1 .. T-1 and their average."""
+    return {"frame0": float(values[0]), "per_horizon": values[1:].tolist(), "average": float(values[1:].mean())}
+
+
+def _model_result(m: _Model, metric_names: Sequence[str], statistic_names: Sequence[str], frames: int,
                   dist: Mapping[str, DistributionalMetric], real: Mapping[str, FeatureStats]) -> dict[str, Any]:
     out: dict[str, Any] = {**m.describe(), "k": m.k}
     if m.per_frame:
@@ -264,6 +293,7 @@ def _model_result(m: _Model, metric_names: Sequence[str], frames: int,
         out["note"] = (f"{m.predictor.cfg.mode} model: its videos do not start from the clip's frame 0, "
                        "so only distributional metrics compare it")
         out["motion"] = float(m.mean("motion"))
+    out["statistics"] = {name: _curve(m.mean(f"{name}/statistic")) for name in statistic_names}
     out["distributional"] = {name: metric.result(real[name], m.fake_stats[name]).to_dict()
                              for name, metric in dist.items()}
     return out
@@ -297,7 +327,8 @@ def evaluate_models(
         max_clips: use only the first ``max_clips`` clips.
         seed: noise seed; clip i draws from ``(seed, i)``.
         metrics: metric names (default :data:`DEFAULT_METRICS`); per-frame ones are
-            reported best-of-K and mean-of-K, distributional ones only with weights.
+            reported best-of-K and mean-of-K, statistics as the mean over samples for
+            every model and the real clips, distributional ones only with weights.
         batch_size: clips per step (each step generates ``batch_size * k`` videos).
         i3d, feature_net, lpips_backbone: weights of the FVD network, of the project's
             feature network and of LPIPS's AlexNet (default locations where they have one).
@@ -331,6 +362,7 @@ def evaluate_models(
     unavailable: dict[str, str] = {}
     per_frame = _per_frame_metrics([n for n in names if specs[n].kind == "per_frame"],
                                    lpips_backbone, shape, dev, unavailable)
+    statistics = _statistics([n for n in names if specs[n].kind == "statistic"], shape, dev, unavailable)
     weights = {"fvd": i3d, "frechet_projectnet": feature_net}
     dist = {}
     for name in (n for n in names if specs[n].kind == "distributional"):
@@ -349,6 +381,7 @@ def evaluate_models(
         m.fake_stats = {name: FeatureStats() for name in dist}
     real = {name: FeatureStats() for name in dist}
     data_motion = 0.0
+    data_statistics = {name: torch.zeros(frames, dtype=torch.float64) for name in statistics}
 
     from tqdm import tqdm
 
@@ -362,33 +395,38 @@ def evaluate_models(
                 raise VgpredError(f"{data_name}: clip {start} has shape {tuple(clips.shape[1:])}, expected {shape}")
             labels = torch.tensor([int(label) for _, label in items])
             data_motion += float((clips[:, :, -1] - clips[:, :, 0]).abs().mean(dim=(1, 2, 3)).sum() / 2)
+            for name, fn in statistics.items():
+                data_statistics[name] += fn(clips, clips[:, :, 0]).double().sum(dim=0).cpu()
             for name, metric in dist.items():
                 real[name].add(metric.features(clips))
             for m in loaded:
                 videos = _generate(m, clips, labels, indices, seed, frames)
                 if m.per_frame:
-                    _score(m, videos, clips, per_frame)
-                else:
+                    _score(m, videos, clips, per_frame, statistics)
+                else:  # no input frame: statistics against the video's own frame 0
                     m.add("motion", (videos[0, :, :, -1] - videos[0, :, :, 0]).abs().mean(dim=(1, 2, 3)) / 2)
+                    for name, fn in statistics.items():
+                        m.add(f"{name}/statistic", fn(videos[0], videos[0, :, :, 0]).float())
                 for name, metric in dist.items():
                     m.fake_stats[name].add(metric.features(videos[0]))
                 m.clips += len(indices)
             bar.update(len(indices))
 
-    conventions = {**CONVENTIONS, **{n: specs[n].description for n in per_frame}}
+    conventions = {**CONVENTIONS, **{n: specs[n].description for n in (*per_frame, *statistics)}}
     conventions.update({n: metric.description for n, metric in dist.items()})
     settings = {
         "data": str(Path(data_name).resolve()) if isinstance(data, (str, os.PathLike)) else str(data_name),
         "num_clips": num_clips, "k": k, "seed": seed, "frames": frames,
         "horizons": list(range(1, frames)), "batch_size": batch_size,
-        "metrics": [n for n in names if n in per_frame or n in dist],
+        "metrics": [n for n in names if n in per_frame or n in statistics or n in dist],
         "unavailable": unavailable, "conventions": conventions, "vgpred_version": __version__,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(dev), "command": command if command is not None else shlex.join(sys.argv),
     }
     return {
         "settings": settings,
-        "data": {"motion": data_motion / num_clips, "frames": int(dataset.frames), "size": int(dataset.size),
-                 "channels": int(dataset.channels)},
-        "models": {m.name: _model_result(m, list(per_frame), frames, dist, real) for m in loaded},
+        "data": {"motion": data_motion / num_clips,
+                 "statistics": {name: _curve(total / num_clips) for name, total in data_statistics.items()},
+                 "frames": int(dataset.frames), "size": int(dataset.size), "channels": int(dataset.channels)},
+        "models": {m.name: _model_result(m, list(per_frame), list(statistics), frames, dist, real) for m in loaded},
     }

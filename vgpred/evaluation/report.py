@@ -19,6 +19,7 @@ from vgpred.metrics import METRICS
 
 PLOT_METRICS = ("psnr", "ssim")
 AGGREGATIONS = (("best_of_k", "best"), ("mean_of_k", "mean"))
+REAL = "real clips"  # the row of the evaluated clips themselves (motion, statistics)
 
 
 def _fmt(value: float | None) -> str:
@@ -28,8 +29,9 @@ def _fmt(value: float | None) -> str:
 
 
 def _arrow(metric: str) -> str:
-    """An arrow pointing to the better direction of ``metric``."""
-    return "↑" if METRICS.get(metric).higher_is_better else "↓"
+    """An arrow pointing to the better direction of ``metric`` ("" for a statistic, which has none)."""
+    better = METRICS.get(metric).higher_is_better
+    return "" if better is None else "↑" if better else "↓"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -44,18 +46,32 @@ def _per_frame_names(result: dict[str, Any]) -> list[str]:
     return []
 
 
+def _statistic_names(result: dict[str, Any]) -> list[str]:
+    """Statistics in the result (none in results written before vgpred had them)."""
+    return list(result["data"].get("statistics", {}))
+
+
+def _statistic_rows(result: dict[str, Any], name: str) -> list[tuple[str, int | None, dict[str, Any]]]:
+    """``(row name, K or None for the real clips, curve)`` for every model with the statistic, then the clips."""
+    rows = [(label, model["k"], model["statistics"][name]) for label, model in result["models"].items()
+            if name in model.get("statistics", {})]
+    return rows + [(REAL, None, result["data"]["statistics"][name])]
+
+
 def _distributional_names(result: dict[str, Any]) -> list[str]:
     first = next(iter(result["models"].values()))
     return list(first.get("distributional", {}))
 
 
 def markdown_summary(result: dict[str, Any]) -> str:
-    """One row per model: the average over horizons of each metric, best-of-K / mean-of-K."""
-    names, dist = _per_frame_names(result), _distributional_names(result)
+    """One row per model: the average over horizons of each metric, best-of-K / mean-of-K, motion,
+    diversity and each statistic at the last frame; then a row of the real clips' motion and statistics."""
+    names, stats, dist = _per_frame_names(result), _statistic_names(result), _distributional_names(result)
+    last = result["settings"]["frames"] - 1
     header = ["model", "K"]
     header += ["psnr frame 0 ↑"] if "psnr" in names else []
     header += [f"{n} {_arrow(n)} best / mean" for n in names]
-    header += ["motion", "diversity"] + [f"{n} ↓" for n in dist]
+    header += ["motion", "diversity"] + [f"{n} frame {last}" for n in stats] + [f"{n} ↓" for n in dist]
     rows = []
     for name, model in result["models"].items():
         row = [name, str(model["k"])]
@@ -67,26 +83,40 @@ def markdown_summary(result: dict[str, Any]) -> str:
             row += [_fmt(model["motion"]), _fmt(model["diversity"])]
         else:
             row += ["n/a"] * (len(names) + ("psnr" in names)) + [_fmt(model["motion"]), "n/a"]
+        row += [_fmt(model["statistics"][n]["per_horizon"][-1]) for n in stats]
         row += [_fmt(model["distributional"][n]["value"]) for n in dist]
         rows.append(row)
+    data = result["data"]
+    rows.append([REAL, "n/a"] + ["n/a"] * (len(names) + ("psnr" in names)) + [_fmt(data["motion"]), "n/a"]
+                + [_fmt(data["statistics"][n]["per_horizon"][-1]) for n in stats] + ["n/a"] * len(dist))
     settings = result["settings"]
     lines = _table(header, rows)
     lines.append("")
+    sharp = (f" {', '.join(stats)} frame {last}: the statistic at the last frame, against the input frame "
+             "(1 = as sharp as the input; the real clips' row is the data's own)." if stats else "")
     lines.append(
         f"{settings['num_clips']} clips of {settings['data']}, frames 0 .. {settings['frames'] - 1}, "
         f"K = {settings['k']}, seed {settings['seed']}; averages over horizons 1 .. {settings['frames'] - 1}; "
         f"best-of-K picks per video the sample with the best mean over the horizons; "
-        f"real clips' motion {_fmt(result['data']['motion'])}."
+        f"real clips' motion {_fmt(data['motion'])}." + sharp
     )
     lines += [f"{n}: unavailable: {reason}" for n, reason in settings["unavailable"].items()]
     return "\n".join(lines) + "\n"
 
 
 def markdown_horizons(result: dict[str, Any], metric: str) -> str:
-    """Per-horizon values of one per-frame metric; column 0 is the reconstructed input frame."""
+    """Per-horizon values of one per-frame metric or statistic; column 0 is the reconstructed input frame.
+
+    A statistic has one row per model (the mean of its K samples) and a row of the real clips.
+    """
     frames = result["settings"]["frames"]
     header = ["model", "aggregation", "0 (input)"] + [str(t) for t in range(1, frames)]
     rows = []
+    if METRICS.get(metric).kind == "statistic":
+        for name, k, curve in _statistic_rows(result, metric):
+            aggregation = "data" if k is None else "K = 1" if k == 1 else f"mean of {k}"
+            rows.append([name, aggregation, _fmt(curve["frame0"])] + [_fmt(v) for v in curve["per_horizon"]])
+        return "\n".join(_table(header, rows)) + "\n"
     for name, model in result["models"].items():
         if metric not in model.get("metrics", {}):
             continue
@@ -101,7 +131,7 @@ def markdown_report(result: dict[str, Any]) -> str:
     """The whole Markdown report: summary, per-horizon PSNR/SSIM tables, distributional, conventions."""
     settings = result["settings"]
     parts = ["# Image-to-video evaluation", "", markdown_summary(result)]
-    for metric in (m for m in PLOT_METRICS if m in _per_frame_names(result)):
+    for metric in [*(m for m in PLOT_METRICS if m in _per_frame_names(result)), *_statistic_names(result)]:
         parts += [f"## {metric} per horizon", "", markdown_horizons(result, metric)]
     dist = _distributional_names(result)
     if dist:
@@ -137,10 +167,22 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
 
     names = [m for m in PLOT_METRICS if m in _per_frame_names(result)] or _per_frame_names(result)[:2]
-    fig = Figure(figsize=(5 * len(names), 4), layout="constrained")
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    stats = _statistic_names(result)
+    fig = Figure(figsize=(5 * (len(names) + len(stats)), 4), layout="constrained")
+    axes = fig.subplots(1, len(names) + len(stats), squeeze=False)[0]
     horizons = result["settings"]["horizons"]
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
+    index = {name: i for i, name in enumerate(result["models"])}
+    for ax, metric in zip(axes[len(names):], stats):  # frame 0 included: a blurred reconstruction shows there
+        for name, k, curve in _statistic_rows(result, metric):
+            style = dict(color="black", ls="--") if k is None else dict(color=colors[index[name] % len(colors)])
+            ax.plot([0, *horizons], [curve["frame0"], *curve["per_horizon"]], marker="o", ms=3,
+                    label=name if k is None or k == 1 else f"{name} mean of {k}", **style)
+        ax.set_xlabel("frame index (0: the input)")
+        ax.set_ylabel(f"{metric} (frame t / input frame)")
+        ax.set_title(f"{metric} vs frame (1 = as sharp as the input)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
     for ax, metric in zip(axes, names):
         for i, (name, model) in enumerate(result["models"].items()):
             if metric not in model.get("metrics", {}):

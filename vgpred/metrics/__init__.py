@@ -9,6 +9,11 @@ Every metric is batched torch code that runs on any device. Inputs are videos
   ``cap`` (PSNR of identical frames is +inf and is capped at 100 dB there).
 * Distributional metrics (``kind="distributional"``) compare two sets of videos
   through a feature network and return a :class:`FrechetResult`.
+* Statistics (``kind="statistic"``) describe one video against the frame it was
+  predicted from, ``(video (B, C, T, H, W), reference (B, C, H, W)) -> (B, T)``; they
+  have no better direction (``higher_is_better`` None): a model's curve is read
+  against the real clips' own, so they are averaged over samples and videos, never
+  best-of-K.
 
 ``METRICS`` maps a name to a :class:`MetricSpec`; ``spec.load()`` returns the
 callable. Importing this module does not import torch.
@@ -53,8 +58,8 @@ class MetricSpec:
     """
 
     name: str
-    kind: str  # "per_frame" or "distributional"
-    higher_is_better: bool
+    kind: str  # "per_frame", "distributional" or "statistic"
+    higher_is_better: bool | None  # None: a statistic, read against the real clips' value
     description: str  # one line: pixel range, averaging, feature network
     entry: str
     needs_weights: bool = False
@@ -100,6 +105,15 @@ for _spec in (
         "vgpred.metrics.pixel:mae",
     ),
     MetricSpec(
+        "sharpness", "statistic", None,
+        "gradient energy of frame t over that of the input frame: G = mean |dx| + mean |dy| of neighbouring "
+        "pixels on [0, 1] pixels, (G(frame t) + 1e-4) / (G(input) + 1e-4), the input being the clip's frame 0 "
+        "(unconditional and label models: their own frame 0); 1 = as sharp as the input, < 1 blurrier, > 1 "
+        "sharper or noisier; per horizon, averaged over the K samples, then over videos (no best-of-K); the "
+        "real clips' own ratio is the reference",
+        "vgpred.metrics.sharpness:sharpness",
+    ),
+    MetricSpec(
         "lpips", "per_frame", False,
         "LPIPS v0.1 (AlexNet, ImageNet weights) per frame on [-1, 1] pixels, grey "
         "frames repeated to 3 channels; averaged over frames and videos",
@@ -133,6 +147,7 @@ _LAZY = {
     "VideoFeatureNet": "features", "train_feature_net": "features",
     "save_feature_net": "features", "load_feature_net": "features",
     "frechet_projectnet": "features",
+    "gradient_energy": "sharpness", "SHARPNESS_EPS": "sharpness",  # the function: vgpred.metrics.sharpness.sharpness
 }
 
 __all__ = ["METRICS", "MetricSpec", "MetricUnavailable", *_LAZY]
