@@ -38,7 +38,7 @@ def test_a_wide_photo_is_rendered_at_its_own_aspect_ratio_with_the_long_side_cap
     whole = predictor(chelsea, seed=0)  # default cap 512: a smaller photo keeps its size
     assert whole.frames.shape[-2:] == (300, 451)
     with Image.open(chelsea) as im:
-        original = torch.from_numpy(np.asarray(im.convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
+        original = torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1).float() / 127.5 - 1
     assert _psnr(whole.frames[0, :, 0], original) > 45  # frame 0 is the photo itself
     square = predictor(chelsea, seed=0, size=64, fit="crop")
     assert square.frames.shape[-2:] == (64, 64)

@@ -104,3 +104,21 @@ def test_the_posterior_makes_different_noise_give_different_futures(clip_cache, 
     diversity = {name: result["models"][name]["diversity"] for name in recipes}
     assert diversity["motion-posterior"] > 2 * diversity["pixels"], diversity
     assert diversity["motion-posterior"] > 1.3 * diversity["motion-l1"], diversity
+
+
+def test_the_posterior_stays_bounded_when_its_last_layer_runs_away():
+    from vgpred.config import ModelConfig
+    from vgpred.models.layout import make_layout
+    from vgpred.train.latent import LOGVAR_BOUND, MU_BOUND, PosteriorEncoder, kl_to_prior
+
+    cfg = ModelConfig(mode="image", resolution=32, frames=8, latent_dim=4, width=0.0625, foreground="motion")
+    encoder = PosteriorEncoder(cfg, make_layout(cfg))
+    clips = torch.rand(2, 3, 8, 32, 32) * 2 - 1
+    mu, logvar = encoder(clips)
+    assert torch.equal(mu, torch.zeros_like(mu)) and torch.equal(logvar, torch.zeros_like(logvar))  # starts at the prior
+    with torch.no_grad():
+        encoder.head.weight.fill_(1e4)  # what the run that diverged at step 950 drifted towards
+    mu, logvar = encoder(clips)
+    assert mu.abs().max() <= MU_BOUND and logvar.abs().max() <= LOGVAR_BOUND
+    kl = kl_to_prior(mu, logvar)
+    assert torch.isfinite(kl) and kl < 4 * (MU_BOUND**2 + torch.exp(torch.tensor(LOGVAR_BOUND)))

@@ -27,6 +27,8 @@ from vgpred.models.layout import SEED_HW, SEED_T, Layout
 from vgpred.models.networks import down3d
 
 MODE_SEEKING_EPS = 1e-5
+MU_BOUND = 10.0  # |posterior mean| stays below this: 10 standard deviations of the prior
+LOGVAR_BOUND = 8.0  # |posterior log-variance| stays below this: sigma from 0.018 to 55
 
 
 def uses_posterior(cfg: Config) -> bool:
@@ -76,9 +78,21 @@ class PosteriorEncoder(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def forward(self, clip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, C, T, H, W)`` real clips -> ``mu``, ``logvar`` ``(B, latent_dim)``, float32.
+
+        Both are bounded smoothly (``bound * tanh(x / bound)``): the prior is N(0, I), so a
+        mean beyond :data:`MU_BOUND` or a log-variance beyond :data:`LOGVAR_BOUND` explains
+        nothing, and unbounded they can run away together with the KL term (seen on real
+        footage: KL 4 nats at step 900, 1e34 at step 950, then NaN).
+        """
         x = torch.cat([clip, clip - clip[:, :, :1]], dim=1)
         mu, logvar = self.head(self.net(x).flatten(1)).float().chunk(2, dim=1)
-        return mu, logvar
+        return _soft_bound(mu, MU_BOUND), _soft_bound(logvar, LOGVAR_BOUND)
+
+
+def _soft_bound(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """``x`` near 0, squashed smoothly into (-bound, bound) further out."""
+    return bound * torch.tanh(x / bound)
 
 
 def sample_posterior(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
