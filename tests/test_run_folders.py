@@ -323,3 +323,15 @@ def test_folders_holding_results_or_resumed_are_never_removed(run, mnist_cache, 
     shutil.rmtree(run / "checkpoints")
     line = _error_line(_resume(run, "--steps", 8, "--restart"))
     assert "step 3 failed" in line and (run / "config.yaml").is_file() and _steps(run) == [1, 2]
+
+
+def test_a_resume_from_an_older_checkpoint_logs_each_step_once(mnist_cache, tmp_path):
+    run = train_tiny("--mode", "image", "--data", mnist_cache, "--out", tmp_path / "runs", "channels=1",
+                     "batch_size=2", "--steps", "4", "train.log_every=1", "train.checkpoint_every=2",
+                     "train.keep_checkpoints=3", "train.num_workers=0")
+    shutil.rmtree(run / "checkpoints" / "step-0000004")  # as if the run died after step 4, before its checkpoint
+    result = call_cli("train", "--resume", run, "--no-progress")
+    assert result.code == 0, result.err
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
+    assert "2 metrics rows after step 2 removed (those steps are trained again)" in (run / "log.txt").read_text()

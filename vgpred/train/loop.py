@@ -228,6 +228,9 @@ def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | 
         rng.restore(rng_entries, dist.rank, noise_gen, cfg.train.seed, step)
         scaler_state = meta.get("scaler")
         run.log_event(f"resumed from {latest[-1].name}")
+        dropped = run.drop_metrics_after(step)
+        if dropped:
+            run.log_event(f"{dropped} metrics rows after step {step} removed (those steps are trained again)")
         fresh = rng.ranks_without_noise(rng_entries, dist.world_size)
         if fresh:
             run.log_event(f"the checkpoint holds no noise state of rank(s) {', '.join(map(str, fresh))} (written by fewer "

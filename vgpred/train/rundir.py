@@ -91,6 +91,15 @@ def _holder(lock: Path) -> str:
         return "another process"
 
 
+def _row_step(line: str) -> float:
+    """The step of one metrics.jsonl row (a damaged row counts as kept: it is not ours to judge)."""
+    try:
+        step = json.loads(line).get("step")
+    except (ValueError, AttributeError):
+        return float("-inf")
+    return step if isinstance(step, (int, float)) else float("-inf")
+
+
 class RunDir:
     def __init__(self, path: Path, enabled: bool = True):
         self.path, self.enabled = Path(path), enabled
@@ -261,6 +270,24 @@ class RunDir:
         if self.enabled:
             with open(self.path / "metrics.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
+
+    def drop_metrics_after(self, step: int) -> int:
+        """Remove the metrics rows of steps after ``step``; returns how many were removed.
+
+        A run resumed from a checkpoint older than its last logged step (it crashed, or was
+        killed, between checkpoints) trains those steps again: their old rows go, so each
+        step is logged once.
+        """
+        metrics = self.path / "metrics.jsonl"
+        if not self.enabled or not metrics.is_file():
+            return 0
+        lines = [line for line in metrics.read_text().splitlines() if line.strip()]
+        kept = [line for line in lines if _row_step(line) <= step]
+        if len(kept) < len(lines):
+            from vgpred.io.atomic import atomic_write_bytes
+
+            atomic_write_bytes(metrics, lambda f: f.write("".join(line + "\n" for line in kept).encode()))
+        return len(lines) - len(kept)
 
     def progress(self, total: int, initial: int, enabled: bool):
         if not (enabled and self.enabled):
