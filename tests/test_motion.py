@@ -152,6 +152,20 @@ def test_motion_frame_zero_is_the_photo_in_training_mode_and_grayscale():
     assert head.shape[1] == 2 and head.grad is not None and head.grad.abs().sum() > 0  # the flow head learns
 
 
+def test_an_untrained_motion_model_starts_as_copy_first_frame():
+    """Mask near 1 and a near-still field at initialisation: training starts from the baseline it must beat."""
+    from vgpred.models.motion import MASK_BIAS_INIT
+
+    torch.manual_seed(0)
+    model = VideoGenerator(tiny_model_config("image", foreground="motion", skips=True)).eval()
+    z, image = _photo_inputs(model, 2)
+    with torch.no_grad():
+        out = model(z, None, image)
+    assert out.mask[:, :, 1:].mean() > 0.9 and torch.sigmoid(torch.tensor(MASK_BIAS_INIT)) > 0.9
+    assert out.flow.abs().max() < 0.05 * model.cfg.max_flow
+    assert (out.video[:, :, 1:] - image.unsqueeze(2)).abs().mean() < 0.1
+
+
 def test_motion_keeps_the_paper_layers_and_swaps_the_colour_head_for_a_flow_head():
     pixels = VideoGenerator(tiny_model_config("image"))
     motion = VideoGenerator(tiny_model_config("image", foreground="motion"))

@@ -53,6 +53,8 @@ class OptimConfig:
     lr_d: float = 2e-4  # discriminator learning rate
     beta1: float = 0.5
     beta2: float = 0.999
+    grad_clip: float = 0.0  # > 0: the generator's (and posterior encoder's) gradients are clipped to this
+                            # global L2 norm before each step (a spike cannot throw the weights far); 0 = off
     freeze_g_steps: int = 0  # the first N steps run with the generator's lr at 0 (its Adam moments still
                              # accumulate): a fresh discriminator catches up with a fine-tuned generator first
 
@@ -160,6 +162,7 @@ RANGES: dict[str, Range] = {
     "optim.beta1": _FRACTION,
     "optim.beta2": _FRACTION,
     "optim.freeze_g_steps": _NON_NEGATIVE,
+    "optim.grad_clip": _NON_NEGATIVE,
     "loss.mask_l1": _NON_NEGATIVE,
     "loss.recon_l1": _NON_NEGATIVE,
     "loss.video_l1": _NON_NEGATIVE,

@@ -31,6 +31,8 @@ from vgpred.models.layout import Layout
 from vgpred.models.networks import GeneratorOutput, TwoStreamGenerator
 
 FLOW_CHANNELS = 2  # (x, y), the order grid_sample reads
+MASK_BIAS_INIT = 3.0  # the mask head starts at sigmoid(3) = 0.95: frames start as the photo itself
+FLOW_WEIGHT_SCALE = 0.1  # the flow head's initial weights, times the paper's N(0, 0.01): near-still start
 
 
 def _check_shapes(photo: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, background: torch.Tensor) -> None:
@@ -160,6 +162,11 @@ class MotionGenerator(TwoStreamGenerator):
     def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
         super().__init__(cfg, layout, fg_context, bg_context, context_is_map, head_channels=FLOW_CHANNELS)
         self.max_flow = cfg.max_flow
+        # Start as copy-first-frame (mask near 1, flow near 0), the baseline every future must beat,
+        # rather than as random jitter over half a grey background.
+        with torch.no_grad():
+            self.video_head[0].weight.mul_(FLOW_WEIGHT_SCALE)
+            self.mask_head[0].bias.fill_(MASK_BIAS_INIT)
 
     @classmethod
     def check_config(cls, cfg: ModelConfig, needs_image: bool) -> None:

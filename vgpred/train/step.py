@@ -128,6 +128,10 @@ class GanStep:
             stats["mode_seeking"] = ratio.detach()
         optimizers["g"].zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()
+        if cfg.optim.grad_clip > 0:  # the norm before clipping is logged: how often the clip bites
+            scaler.unscale_(optimizers["g"])
+            params = [p for group in optimizers["g"].param_groups for p in group["params"]]
+            stats["grad_norm_g"] = torch.nn.utils.clip_grad_norm_(params, cfg.optim.grad_clip).detach()
         scaler.step(optimizers["g"])
         scaler.update()
         stats["loss_g"] = loss_g.detach()
