@@ -28,8 +28,12 @@ from vgpred.modelfile import CONFIG_NAME, WEIGHTS_NAME  # noqa: E402
 from vgpred.predictor import VideoPredictor  # noqa: E402
 
 DESCRIPTIONS = {
-    "scenes-64": "image-to-video on real footage (pedestrians, cyclists, cartoon), the default for `vgpred predict`",
+    "scenes-64": "image-to-video on real footage (pedestrians, cyclists, cartoon), painted pixel by pixel "
+                 "(the paper's foreground)",
     "mfmnist-64": "image-to-video on 2-digit Moving Fashion-MNIST (grayscale)",
+    "scenes-motion": "image-to-video on real footage that moves the photo's own pixels (the motion foreground), "
+                     "rendered at the photo's resolution; the default for `vgpred predict`",
+    "mfmnist-motion": "image-to-video on 2-digit Moving Fashion-MNIST (grayscale) with the motion foreground",
     "mfmnist-label-32": "label-conditioned videos of one Fashion-MNIST garment, 32x32 grayscale "
                         "(`vgpred sample -c mfmnist-label-32 --label Bag`)",
 }
@@ -273,8 +277,14 @@ def main(argv: list[str] | None = None) -> None:
               (f"- Videos are {model['resolution']}x{model['resolution']}, {model['frames']} frames at "
                f"{model['fps']:g} fps; which labels it follows is in the table above." + collapse_note(labels)
                if label_mode else
-               f"- Input photos are centre-cropped (or padded with `--fit pad`) to {model['resolution']}x"
-               f"{model['resolution']}; {model['frames']} frames are produced at {model['fps']:g} fps."), ""]
+               (f"- The motion (a flow field and a mask per frame) is predicted at {model['resolution']}x"
+                f"{model['resolution']} from the photo resized to fit, then upsampled and applied to the photo at its "
+                f"own resolution and aspect ratio (long side capped by `--size`, default 512); what it uncovers is "
+                f"filled from a {model['resolution']}x{model['resolution']} background, so large motions blur there; "
+                f"{model['frames']} frames at {model['fps']:g} fps."
+                if model.get("foreground") == "motion" else
+                f"- Input photos are centre-cropped (or padded with `--fit pad`) to {model['resolution']}x"
+                f"{model['resolution']}; {model['frames']} frames are produced at {model['fps']:g} fps.")), ""]
     (tmp / "README.md").write_text("\n".join(lines))
     (tmp / "checks.json").write_text(json.dumps({"photos": checks, "clips": parts, "labels": labels}, indent=2) + "\n")
     if dst.exists():

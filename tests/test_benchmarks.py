@@ -194,6 +194,32 @@ def test_table2_scenes_smoke_splits_by_video(tmp_path):
     md = (tmp_path / "results" / "smoke" / "table2_scenes.md").read_text()
     assert_motion_row_and_sharpness(data, md, "configs/bench-scenes-motion.yaml")
 
+    # A row added later (add_row.py: the table's harness, settings and clips) and bundled from it.
+    results, motion = tmp_path / "results" / "smoke", Path(data["runs"]["motion"]["run"])
+    motion = motion if motion.is_absolute() else REPO / motion
+    gan = Path(data["runs"]["gan"]["run"])
+    gan = gan if gan.is_absolute() else REPO / gan
+    add = [sys.executable, str(BENCH / "add_row.py"), "--table", "table2_scenes", "--row", "motion-again",
+           "--model", str(motion / "export"), "--baseline", f"gan={gan / 'export'}", "--run", str(motion),
+           "--config", "configs/bench-scenes-motion.yaml", "--results", str(results)]
+    wrong = subprocess.run([*add, "--data", splits["train"]["cache"]], capture_output=True, text=True, timeout=600)
+    assert wrong.returncode != 0 and "is not the table's test clips" in wrong.stderr, wrong.stderr[-2000:]
+    done = subprocess.run([*add, "--data", splits["test"]["cache"]], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    added = json.loads((results / "table2_scenes+motion-again.json").read_text())
+    again, before = added["results"]["evaluation"]["models"], data["results"]["evaluation"]["models"]
+    assert set(again) == {"copy-first-frame", "motion-again", "gan"}
+    assert again["motion-again"]["metrics"]["psnr"] == before["motion"]["metrics"]["psnr"]  # same model, same clips
+    assert added["sources"]["regressor"].startswith("the table") and added["runs"]["motion-again"]["steps"] > 0
+    assert {"psnr_vs_copy-first-frame", "ssim_vs_regressor", "diversity_over_real_motion"} <= set(added["checks"])
+    assert "| motion-again | this run |" in (results / "table2_scenes+motion-again.md").read_text()
+    bundle = subprocess.run([sys.executable, str(BENCH / "bundle_model.py"), "--table", "table2_scenes+motion-again",
+                             "--run", "motion-again", "--name", "motion-test", "--results", str(results),
+                             "--dest", str(tmp_path / "models")], capture_output=True, text=True, timeout=600)
+    assert bundle.returncode == 0, bundle.stderr[-2000:]
+    card = (tmp_path / "models" / "motion-test" / "README.md").read_text()
+    assert "own resolution and aspect ratio" in card and "| motion-again | 2 |" in card
+
 
 @pytest.mark.slow
 def test_table3_label_smoke(tmp_path):
