@@ -65,7 +65,7 @@ class PrepareSummary:
                 "stabilization_failures": self.stabilization_failures}
 
 
-def _resize(clip: np.ndarray, size: int) -> np.ndarray:
+def resize_clip(clip: np.ndarray, size: int) -> np.ndarray:
     """uint8 ``(T, h, w, C)`` -> ``(T, size, size, C)`` with antialiased bilinear resizing."""
     if clip.shape[1:3] == (size, size):
         return clip
@@ -186,7 +186,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
                             summary.stabilization_failures += 1
                             continue
                     used = 1
-                    if writer.add(_resize(clip, size), source.label):
+                    if writer.add(resize_clip(clip, size), source.label):
                         checkpoint(i, j + 1, summary.files_used)
                     while held:
                         warn(held.pop(0))
