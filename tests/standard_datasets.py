@@ -142,7 +142,8 @@ def write_tfrecord(path: Path, records: list[bytes]) -> None:
             f.write(data + struct.pack("<I", masked(crc32c_plain(data))))
 
 
-def write_bair(root: Path, shards: dict[str, list[int]], frames: int = 30, seed: int = 0) -> dict[str, list[np.ndarray]]:
+def write_bair(root: Path, shards: dict[str, list[int]], frames: int = 30,
+               seed: int = 0) -> dict[str, list[np.ndarray]]:
     """``root/<split>/traj_A_to_B.tfrecords`` with the given trajectories per shard, per split.
 
     ``shards`` maps a split to the number of trajectories in each of its shards; returns
@@ -155,7 +156,8 @@ def write_bair(root: Path, shards: dict[str, list[int]], frames: int = 30, seed:
         start = 0
         for count in counts:
             trajs = [rng.integers(0, 256, (frames, 64, 64, 3), dtype=np.uint8) for _ in range(count)]
-            write_tfrecord(root / split / f"traj_{start}_to_{start + count - 1}.tfrecords", [bair_example(x) for x in trajs])
+            name = f"traj_{start}_to_{start + count - 1}.tfrecords"
+            write_tfrecord(root / split / name, [bair_example(x) for x in trajs])
             written[split] += trajs
             start += count
     return written

@@ -56,6 +56,11 @@ def test_mmnist_npy_becomes_a_gray_cache_of_its_sequences(tmp_path: Path) -> Non
     assert get_protocol("mmnist-10-10").check_cache(tmp_path / "mm")["num_clips"] == 5
     prepare(tmp_path / "mnist_test_seq.npy", tmp_path / "mm10", "--format", "mmnist", "--frames", "10",
             "--size", "32")
+    again = call_cli("data", "prepare", tmp_path / "mnist_test_seq.npy", tmp_path / "mm10", "--format", "mmnist",
+                     "--frames", "10", "--size", "32", NO_BAR)
+    assert again.code == 0 and "already complete (5 clips)" in again.out
+    other = call_cli("data", "prepare", tmp_path / "mnist_test_seq.npy", tmp_path / "mm10", "--format", "mmnist", NO_BAR)
+    assert_one_line_error(other, "already holds a clip cache prepared with other settings")
     small = open_dataset(tmp_path / "mm10")
     assert small.uint8(3).shape == (10, 32, 32, 1)
     with pytest.raises(VgpredError, match="needs clips of 20 frames"):
@@ -125,6 +130,10 @@ def test_kth_file_with_an_unexpected_name_fails_before_writing(tmp_path: Path, n
     (tmp_path / "kth" / "swimming").mkdir()
     result = call_cli("data", "prepare", tmp_path / "kth", tmp_path / "out", "--format", "kth", NO_BAR)
     assert_one_line_error(result, "swimming", "expected only the action folders")
+    (tmp_path / "kth" / "swimming").rmdir()
+    result = call_cli("data", "prepare", tmp_path / "kth", tmp_path / "out", "--format", "kth", "--hop", "0", NO_BAR)
+    assert_one_line_error(result, "--hop: must be at least 1")
+    assert not (tmp_path / "out").exists()
 
 
 # --- UCF-101 -----------------------------------------------------------------------------------
@@ -246,7 +255,8 @@ def test_mse_frame_sum_and_mae_frame_sum_are_openstl_mse_and_mae() -> None:
     from vgpred.metrics.pixel import average_scores
 
     rng = np.random.default_rng(0)
-    pred01, true01 = rng.random((3, 10, 1, 16, 16)), rng.random((3, 10, 1, 16, 16))  # OpenSTL: (B, T, C, H, W) in [0, 1]
+    shape = (3, 10, 1, 16, 16)  # OpenSTL's layout (B, T, C, H, W), pixels in [0, 1]
+    pred01, true01 = rng.random(shape), rng.random(shape)
     openstl_mse = np.mean((pred01 - true01) ** 2, axis=(0, 1)).sum()
     openstl_mae = np.mean(np.abs(pred01 - true01), axis=(0, 1)).sum()
 

@@ -17,6 +17,10 @@ app = typer.Typer(help="Prepare training data: clip caches from your videos or M
                   no_args_is_help=True)
 
 
+def _given(value, default):
+    return default if value is None else value
+
+
 FORMAT_HELP = ("Read SRC as a standard data set in its distributed layout and keep its official split: "
                "mmnist, kth, bair or ucf101 (`vgpred data formats` lists them and what SRC must be).")
 
@@ -66,7 +70,7 @@ def prepare_cmd(
         for option, given in (("--stabilize", stabilize), ("--strip-height", strip_height is not None)):
             if given:
                 raise VgpredError(f"{option}: not available with --format")
-        summary = prepare_standard(src, dst, format, split=split or "test", fold=fold or 1, size=size,
+        summary = prepare_standard(src, dst, format, split=_given(split, "test"), fold=_given(fold, 1), size=size,
                                    frames=frames, fps=fps, stride=stride, clips_per_video=clips_per_video,
                                    skip_short=skip_short, hop=hop, progress=progress,
                                    disk_check=not ignore_disk_check)
@@ -77,9 +81,9 @@ def prepare_cmd(
             raise VgpredError(f"{option}: applies only with --format (a standard data set's official split)")
     from vgpred.data.prepare_cache import prepare
 
-    summary = prepare(src, dst, size=size or 64, frames=frames or 32, fps=fps, stride=stride or 1,
+    summary = prepare(src, dst, size=_given(size, 64), frames=_given(frames, 32), fps=fps, stride=_given(stride, 1),
                       stabilize=stabilize, clips_per_video=clips_per_video, skip_short=skip_short,
-                      progress=progress, strip_height=strip_height or 128, hop=hop,
+                      progress=progress, strip_height=_given(strip_height, 128), hop=hop,
                       disk_check=not ignore_disk_check)
     typer.echo(summary.report())
 

@@ -20,13 +20,12 @@ from typing import Iterator
 import numpy as np
 
 from vgpred.data.cache import ShardWriter, is_cache, read_index
-from vgpred.data.prepare_cache import PrepareSummary, resize_clip
+from vgpred.data.prepare_cache import PrepareSummary, check_options, resize_clip
 from vgpred.data.resume import CACHE_FILES, ResumeState, progress_bar, shard_size_for
 from vgpred.data.standard import FORMATS, StandardFormat
 from vgpred.data.video_folder import ClipSpec, SkipSource, warn
 from vgpred.errors import VgpredError
 from vgpred.io.atomic import remove_stale_temps
-from vgpred.limits import MAX_CLIP_FRAMES, MAX_CLIP_SIZE
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _VIDEO_OPTIONS = ("--fps", "--stride", "--clips-per-video", "--hop", "--skip-short")
@@ -48,10 +47,9 @@ def _check(fmt: StandardFormat, split: str, fold: int, size: int, frames: int, v
     if not 1 <= fold <= fmt.folds:
         raise VgpredError(f"--fold {fold}: {fmt.name} has " + (f"folds 1 to {fmt.folds}" if fmt.folds > 1
                                                                else "one fold (1)"))
-    if not 4 <= size <= MAX_CLIP_SIZE:
-        raise VgpredError(f"--size: must be from 4 to {MAX_CLIP_SIZE}, got {size}")
-    if not 1 <= frames <= MAX_CLIP_FRAMES:
-        raise VgpredError(f"--frames: must be from 1 to {MAX_CLIP_FRAMES}, got {frames}")
+    stride = video_options["stride"]
+    check_options(size, frames, video_options["fps"], 1 if stride is None else stride,
+                  video_options["clips_per_video"], video_options["hop"])
     given = [option for option, value in zip(_VIDEO_OPTIONS, video_options.values()) if value not in (None, False)]
     if given and not fmt.videos:
         raise VgpredError(f"{given[0]}: applies to video formats only; {fmt.name} clips are the first "
@@ -93,7 +91,8 @@ def prepare_standard(src: str | Path, dst: str | Path, format: str, split: str =
     refused for fixed-length sequences (Moving MNIST, BAIR).
     """
     fmt = FORMATS.get(format)
-    size, frames = size or fmt.size, frames or fmt.frames
+    size = fmt.size if size is None else size
+    frames = fmt.frames if frames is None else frames
     _check(fmt, split, fold, size, frames, {"fps": fps, "stride": stride, "clips_per_video": clips_per_video,
                                             "hop": hop, "skip_short": skip_short})
     started = time.perf_counter()
@@ -104,14 +103,15 @@ def prepare_standard(src: str | Path, dst: str | Path, format: str, split: str =
     names = "\n".join(item.name for item in data.items).encode("utf-8", "surrogateescape")
     settings = {"kind": "standard", "format": fmt.name, "split": split, "fold": fold,
                 "src": str(src.resolve()), "size": size, "frames": frames, "channels": fmt.channels,
-                "fps": fps, "stride": stride or 1, "clips_per_video": clips_per_video, "skip_short": skip_short,
-                "hop": hop, "num_items": len(data.items), "items_sha1": hashlib.sha1(names).hexdigest()}
+                "fps": fps, "stride": 1 if stride is None else stride, "clips_per_video": clips_per_video,
+                "skip_short": skip_short, "hop": hop, "num_items": len(data.items),
+                "items_sha1": hashlib.sha1(names).hexdigest()}
     if is_cache(dst):
         meta = read_index(dst)
         if meta.get("settings") != settings:
             raise VgpredError(f"{dst}: already holds a clip cache prepared with other settings; choose another folder")
         return PrepareSummary(dst, clips_written=meta["num_clips"], already_complete=True)
-    spec = ClipSpec(frames, size, size, fps, stride or 1, clips_per_video, skip_short, hop=hop)
+    spec = ClipSpec(frames, size, size, fps, 1 if stride is None else stride, clips_per_video, skip_short, hop=hop)
     created = not dst.exists()
     state = ResumeState.load(dst, settings)
     pos = state.position
