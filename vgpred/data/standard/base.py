@@ -9,7 +9,7 @@ skipped, as ``data prepare`` does); damage that would make the split incomplete
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -36,7 +36,6 @@ class Split:
     items: list[Item]
     class_names: list[str]
     description: str
-    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def video_item(path: Path, label: int) -> Item:
