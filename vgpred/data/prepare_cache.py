@@ -65,7 +65,7 @@ class PrepareSummary:
                 "stabilization_failures": self.stabilization_failures}
 
 
-def _resize(clip: np.ndarray, size: int) -> np.ndarray:
+def resize_clip(clip: np.ndarray, size: int) -> np.ndarray:
     """uint8 ``(T, h, w, C)`` -> ``(T, size, size, C)`` with antialiased bilinear resizing."""
     if clip.shape[1:3] == (size, size):
         return clip
@@ -74,8 +74,9 @@ def _resize(clip: np.ndarray, size: int) -> np.ndarray:
     return x.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
 
 
-def _check_args(size: int, frames: int, fps: float | None, stride: int, clips_per_video: int | None,
-                hop: int | None) -> None:
+def check_options(size: int, frames: int, fps: float | None, stride: int, clips_per_video: int | None,
+                  hop: int | None) -> None:
+    """Refuse out-of-range clip options with one line naming the option."""
     if not 4 <= size <= MAX_CLIP_SIZE:
         raise VgpredError(f"--size: must be from 4 to {MAX_CLIP_SIZE}, got {size}")
     if not 1 <= frames <= MAX_CLIP_FRAMES:
@@ -116,7 +117,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
     cache larger than the free disk space is refused before anything is written; each
     shard is checked again before it is written.
     """
-    _check_args(size, frames, fps, stride, clips_per_video, hop)
+    check_options(size, frames, fps, stride, clips_per_video, hop)
     started = time.perf_counter()
     dst = Path(dst)
     found = discover(src)
@@ -186,7 +187,7 @@ def prepare(src: str | Path, dst: str | Path, size: int, frames: int, fps: float
                             summary.stabilization_failures += 1
                             continue
                     used = 1
-                    if writer.add(_resize(clip, size), source.label):
+                    if writer.add(resize_clip(clip, size), source.label):
                         checkpoint(i, j + 1, summary.files_used)
                     while held:
                         warn(held.pop(0))

@@ -96,8 +96,14 @@ for _spec in (
     MetricSpec(
         "mse_frame_sum", "per_frame", False,
         "squared error summed over C, H, W per frame on [0, 1] pixels (the per-frame "
-        "sum some papers report), averaged over frames and videos",
+        "sum some papers report; OpenSTL's MSE), averaged over frames and videos",
         "vgpred.metrics.pixel:mse", options={"reduction": "frame_sum"},
+    ),
+    MetricSpec(
+        "mae_frame_sum", "per_frame", False,
+        "absolute error summed over C, H, W per frame on [0, 1] pixels, averaged over frames and "
+        "videos (OpenSTL's MAE, reported with mse_frame_sum for Moving MNIST)",
+        "vgpred.metrics.pixel:mae", options={"reduction": "frame_sum"},
     ),
     MetricSpec(
         "mae", "per_frame", False,
