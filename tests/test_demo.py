@@ -203,6 +203,25 @@ def test_a_photo_gives_k_playable_futures_that_start_from_the_photo(server, brow
     assert not outside, f"the page fetched from outside the server: {outside}"
 
 
+def test_an_example_photo_with_its_layers(server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    from vgpred.paths import ASSETS_DIR
+
+    _open(browser, server.url)
+    browser.find_element(By.CSS_SELECTOR, 'img[src$="/street.jpg"]').click()  # the bundled example
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#photo img"), "the example in the photo box")
+    browser.find_element(By.CSS_SELECTOR, "#layers input[type=checkbox]").click()
+    _press(browser)
+    videos = _playable_videos(browser, K)
+    psnr, _, size = _first_frame_psnr(videos[0]["src"], ASSETS_DIR / "examples" / "street.jpg", tmp_path)
+    assert size == (384, 512) and psnr > 30  # 768 x 576 shrunk to the default 512-pixel long side
+    layers = ("foreground", "background", "mask", "flow")  # the flow: a motion model's
+    script = "return ['" + "', '".join(layers) + "'].map(n => document.querySelector('#' + n + ' video'))" \
+             ".map(v => v ? v.readyState : -1)"
+    _wait(browser, lambda d: min(d.execute_script(script)) >= 2, "the layers' videos")
+
+
 def test_uploads_that_are_not_photos_get_a_message_and_the_server_keeps_serving(server, browser, photos, tmp_path):
     from selenium.webdriver.common.by import By
 

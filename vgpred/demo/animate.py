@@ -82,10 +82,16 @@ def check_upload(path: str | os.PathLike, name: str, predictor):
         raise VgpredError(str(err).replace(str(path), name)) from None
 
 
-def check_choices(num_futures: int, frames: int, available: int) -> None:
-    """Raise :class:`VgpredError` unless 1 <= num_futures <= MAX_DEMO_FUTURES and 1 <= frames <= available."""
+MAX_SEED = 2**63 - 1
+
+
+def check_settings(num_futures: int, seed: int, frames: int, available: int) -> None:
+    """Raise :class:`VgpredError` unless 1 <= num_futures <= MAX_DEMO_FUTURES, 0 <= seed <= MAX_SEED
+    and 1 <= frames <= available (the model's frames)."""
     if not 1 <= num_futures <= MAX_DEMO_FUTURES:
         raise VgpredError(f"number of futures {num_futures}: choose 1 to {MAX_DEMO_FUTURES}")
+    if not 0 <= seed <= MAX_SEED:
+        raise VgpredError(f"seed {seed}: choose a whole number from 0 to {MAX_SEED}")
     if not 1 <= frames <= available:
         raise VgpredError(f"frames {frames}: this model makes {available} frames; choose 1 to {available}")
 
@@ -102,7 +108,7 @@ def animate(
     """
     from vgpred.io.video import make_grid, write_video
 
-    check_choices(num_futures, frames, predictor.cfg.frames)
+    check_settings(num_futures, seed, frames, predictor.cfg.frames)
     progress(0.1, f"drawing {num_futures} futures")
     start = time.perf_counter()
     out = predictor(image=photo, num_samples=num_futures, seed=seed)

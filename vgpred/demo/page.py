@@ -47,6 +47,8 @@ def _upload(payload) -> tuple[str, str]:
 
 
 def _whole(value, what: str) -> int:
+    if value is None:
+        raise VgpredError(f"{what}: give a whole number")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
         raise VgpredError(f"{what} {value!r}: must be a whole number")
     return int(value)
@@ -86,7 +88,8 @@ def build_page(shelf: ModelShelf, work: WorkFolder) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():
-                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], elem_id="photo")
+                photo = gr.Image(label="Photo", type="filepath", sources=["upload", "clipboard"], height=320,
+                                 elem_id="photo")
                 examples = sorted(str(p) for p in EXAMPLES_DIR.glob("*") if p.suffix.lower() in (".jpg", ".png"))
                 if examples:
                     gr.Examples(examples=examples, inputs=photo, label="Example photos")
