@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import assert_one_line_error, call_cli, save_tiny_model, skimage_photo
+from conftest import assert_one_line_error, call_cli, run_cli, save_tiny_model, skimage_photo
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -289,3 +289,13 @@ def test_a_model_that_does_not_animate_photos_is_refused(tiny_model):
     pytest.importorskip("gradio")
     label = tiny_model("label")
     assert_one_line_error(call_cli("demo", "-c", label, "--device", "cpu"), str(label), "label model")
+
+
+def test_a_port_in_use_is_one_line(tiny_model):
+    pytest.importorskip("gradio")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("demo", "-c", tiny_model("image"), "--port", port, "--device", "cpu")
+    assert_one_line_error(result, f"--port {port}: cannot listen there (the port is in use)")

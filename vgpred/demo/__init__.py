@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 
 from vgpred.errors import VgpredError
 
@@ -47,7 +48,8 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 7860, device: 
     # Before gradio is imported: no analytics or version check; uploads and served copies in the work folder.
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["GRADIO_TEMP_DIR"] = str(work.root / "gradio")
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill` stops it like Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None  # `kill` = Ctrl-C
     try:
         try:
             from vgpred.demo.page import launch
@@ -55,5 +57,6 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 7860, device: 
             raise VgpredError(f"{INSTALL_HINT} ({err})") from None
         launch(shelf, work, host=host, port=port, share=share)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
         work.close()

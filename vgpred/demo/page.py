@@ -130,7 +130,8 @@ def launch(shelf: ModelShelf, work: WorkFolder, host: str, port: int, share: boo
             quiet=True, prevent_thread_lock=True,
         )
     except OSError as err:
-        raise VgpredError(f"--host {host} --port {port}: cannot listen there ({err})") from None
+        reason = "the port is in use" if "empty port" in str(err) else str(err)
+        raise VgpredError(f"--host {host} --port {port}: cannot listen there ({reason})") from None
     print(f"vgpred demo: serving {page.local_url} (Ctrl-C stops it)", flush=True)
     if page.share_url:
         print(f"vgpred demo: public share link {page.share_url}", flush=True)
