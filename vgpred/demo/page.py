@@ -1,6 +1,7 @@
 """The demo's Gradio page: a photo in, K futures playing side by side out.
 
-Offline by design: Gradio's analytics and version check are off, the page uses only the
+Offline by design: Gradio's analytics and version check are off (:func:`vgpred.demo.serve`
+sets GRADIO_ANALYTICS_ENABLED before importing this module), the page uses only the
 fonts and scripts Gradio ships (no CDN), no share link is made unless asked, and the
 server listens on 127.0.0.1 unless told otherwise. Requests wait in one queue and run
 one at a time (each shows its place in the queue, then a progress bar), so a second tab
@@ -10,20 +11,18 @@ server keeps serving.
 from __future__ import annotations
 
 import html
-import os
+import math
 import sys
 import traceback
 from pathlib import Path
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no analytics, no version check
+import gradio as gr
 
-import gradio as gr  # noqa: E402
-
-from vgpred.demo.animate import WorkFolder, animate, check_upload  # noqa: E402
-from vgpred.demo.models import ModelShelf  # noqa: E402
-from vgpred.errors import VgpredError  # noqa: E402
-from vgpred.limits import MAX_DEMO_FUTURES, MAX_UPLOAD_BYTES  # noqa: E402
-from vgpred.paths import ASSETS_DIR  # noqa: E402
+from vgpred.demo.animate import WorkFolder, animate, check_upload
+from vgpred.demo.models import ModelShelf
+from vgpred.errors import VgpredError
+from vgpred.limits import MAX_DEMO_FUTURES, MAX_UPLOAD_BYTES
+from vgpred.paths import ASSETS_DIR
 
 EXAMPLES_DIR = ASSETS_DIR / "examples"
 LAYERS = ("foreground", "background", "mask", "flow")
@@ -49,7 +48,7 @@ def _upload(payload) -> tuple[str, str]:
 def _whole(value, what: str) -> int:
     if value is None:
         raise VgpredError(f"{what}: give a whole number")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value != int(value):
         raise VgpredError(f"{what} {value!r}: must be a whole number")
     return int(value)
 
