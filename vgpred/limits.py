@@ -7,3 +7,5 @@ MAX_CLIP_FRAMES = 1024  # frames per prepared clip
 MAX_WORKERS = 256  # data loader worker processes
 RENDER_SIZE = 512  # default long side of a motion model's video (photos smaller than this keep their size)
 MAX_RENDER_SIZE = 4096  # largest long side a motion model renders
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # largest photo file the demo page accepts (50 MB)
+MAX_DEMO_FUTURES = 8  # futures one press of the demo's button draws

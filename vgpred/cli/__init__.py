@@ -14,6 +14,7 @@ import typer
 
 from vgpred import __version__
 from vgpred.cli.data_cmd import app as data_app
+from vgpred.cli.demo_cmd import demo
 from vgpred.cli.evaluate_cmd import evaluate
 
 from vgpred.cli.predict_cmd import models, predict, sample
@@ -37,6 +38,7 @@ app.command(
 app.command(help=evaluate.__doc__)(evaluate)
 
 app.command(help=models.__doc__)(models)
+app.command(help=demo.__doc__)(demo)
 app.add_typer(data_app, name="data", help="Prepare training data: clip caches from videos, Moving MNIST.")
 
 
