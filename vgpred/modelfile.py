@@ -29,6 +29,10 @@ DEFAULT_MODEL = "scenes-64"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
 # Floating-point types a model folder's weights may be stored in; all load as float32.
 WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "float64")
+# A discriminator alone (``vgpred convert torch7 --discriminator``): config.json + discriminator.safetensors.
+DISCRIMINATOR_FORMAT = "vgpred-discriminator"
+DISCRIMINATOR_FORMAT_VERSION = 1
+DISCRIMINATOR_WEIGHTS = "discriminator.safetensors"
 
 
 def _name_the_foreground(data: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +127,10 @@ def read_model_config(directory: Path) -> tuple[ModelConfig, dict[str, Any]]:
         raise VgpredError(f"{path}: invalid JSON ({err})") from None
     except RecursionError:
         raise VgpredError(f"{path}: invalid JSON (nested too deeply)") from None
+    if isinstance(data, dict) and data.get("format") == DISCRIMINATOR_FORMAT:
+        raise VgpredError(f"{path}: holds a discriminator (converted by `vgpred convert torch7 --discriminator`), "
+                          "not a generator; the representation probe reads it "
+                          "(benchmarks/table4_representation.py --discriminator)")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise VgpredError(f"{path}: not a vgpred model config (format must be {FORMAT!r})")
     version = data.get("format_version")
@@ -177,24 +185,31 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
     converted to float32 on load; other dtypes are refused with one line.
     """
     import torch
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
 
     from vgpred.models.videogan import VideoGenerator
 
     directory = resolve_model_dir(path)
     cfg, _ = read_model_config(directory)
-    weights = directory / WEIGHTS_NAME
+    with torch.device("meta"):  # shapes only: the weights come from the file, no random init
+        model = VideoGenerator(cfg)
+    model.load_state_dict(_checked_state(directory / WEIGHTS_NAME, model.state_dict()), assign=True)
+    return model.to(device).eval()
+
+
+def _checked_state(weights: Path, expected: dict) -> dict:
+    """The tensors of ``weights`` (safetensors) as float32, checked against ``expected``'s names,
+    shapes and dtypes, and finite; one error line naming the file otherwise."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
     if not weights.is_file():
-        raise VgpredError(f"{directory}: no {WEIGHTS_NAME}")
+        raise VgpredError(f"{weights.parent}: no {weights.name}")
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise VgpredError(f"{weights}: unreadable safetensors file ({first})") from None
-    with torch.device("meta"):  # shapes only: the weights come from the file, no random init
-        model = VideoGenerator(cfg)
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     if missing or unexpected:
@@ -213,8 +228,58 @@ def load_model(path: str | os.PathLike | None = None, device: str = "cpu"):
     for key, tensor in state.items():
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise VgpredError(f"{weights}: tensor {key!r} holds NaN or infinite values")
-    model.load_state_dict(state, assign=True)
-    return model.to(device).eval()
+    return state
+
+
+def save_discriminator(disc, cfg: ModelConfig, directory: str | os.PathLike, extra: dict[str, Any] | None = None) -> Path:
+    """Write a discriminator alone (``config.json`` in :data:`DISCRIMINATOR_FORMAT` + its weights)."""
+    from safetensors.torch import save
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in disc.state_dict().items()}
+    weights = save(tensors, metadata={"format": DISCRIMINATOR_FORMAT})
+    atomic_write_bytes(directory / DISCRIMINATOR_WEIGHTS, lambda f: f.write(weights))
+    config = {"format": DISCRIMINATOR_FORMAT, "format_version": DISCRIMINATOR_FORMAT_VERSION,
+              "vgpred_version": __version__, "layout": "BCTHW", "value_range": [-1.0, 1.0], "model": to_dict(cfg)}
+    if extra:
+        config["info"] = extra
+    text = (json.dumps(config, indent=2) + "\n").encode()
+    atomic_write_bytes(directory / CONFIG_NAME, lambda f: f.write(text))
+    return directory
+
+
+def load_discriminator(path: str | os.PathLike, device: str = "cpu"):
+    """A discriminator folder written by :func:`save_discriminator`: ``(discriminator in eval mode, ModelConfig)``."""
+    import torch
+
+    from vgpred.models.videogan import build_discriminator, check_model_config
+
+    directory = Path(path)
+    config = directory / CONFIG_NAME
+    if not config.is_file():
+        raise VgpredError(f"{directory}: not a discriminator folder (no {CONFIG_NAME})")
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise VgpredError(f"{config}: invalid JSON ({type(err).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != DISCRIMINATOR_FORMAT:
+        raise VgpredError(f"{config}: not a discriminator folder (format must be {DISCRIMINATOR_FORMAT!r}; "
+                          "`vgpred convert torch7 --discriminator` writes one)")
+    if data.get("format_version") != DISCRIMINATOR_FORMAT_VERSION:
+        raise VgpredError(f"{config}: format version {data.get('format_version')!r} is not "
+                          f"{DISCRIMINATOR_FORMAT_VERSION}; convert the file again with this vgpred")
+    if not isinstance(data.get("model"), dict):
+        raise VgpredError(f"{config}: missing the 'model' section")
+    cfg = model_config_from_dict(data["model"], str(config))
+    try:
+        check_model_config(cfg)
+    except VgpredError as err:
+        raise VgpredError(f"{config}: {err}") from None
+    with torch.device("meta"):
+        disc = build_discriminator(cfg)
+    disc.load_state_dict(_checked_state(directory / DISCRIMINATOR_WEIGHTS, disc.state_dict()), assign=True)
+    return disc.to(device).eval(), cfg
 
 
 # Model settings a fine-tuned run may change: playback rate, the (fresh) discriminator's

@@ -13,6 +13,7 @@ import sys
 import typer
 
 from vgpred import __version__
+from vgpred.cli.convert_cmd import app as convert_app
 from vgpred.cli.data_cmd import app as data_app
 from vgpred.cli.demo_cmd import demo
 from vgpred.cli.evaluate_cmd import evaluate
@@ -40,6 +41,8 @@ app.command(help=evaluate.__doc__)(evaluate)
 app.command(help=models.__doc__)(models)
 app.command(help=demo.__doc__)(demo)
 app.add_typer(data_app, name="data", help="Prepare training data: clip caches from videos, Moving MNIST.")
+app.add_typer(convert_app, name="convert", help="Convert other toolkits' model files: the VideoGAN authors' Torch7 "
+                                                "models (torch7).")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Converters from other toolkits' model files into vgpred model folders (``vgpred convert ...``)."""
