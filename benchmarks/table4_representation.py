@@ -11,6 +11,11 @@ few training-set sizes. Raw pixels (average-pooled to 4x8x8) are a third referen
 
     python benchmarks/table4_representation.py --scale smoke   # ~1 minute, tiny sizes
     python benchmarks/table4_representation.py --scale full    # ~12 minutes on 2 CPU cores
+
+``--discriminator DIR`` probes a discriminator folder written by ``vgpred convert torch7
+--discriminator`` (the authors' released one) instead of training a GAN: the clips are
+made at its size (grayscale repeated over its colour channels), the random baseline has
+its architecture, and the results go to ``table4_representation_torch7.*``.
 """
 from __future__ import annotations
 
@@ -48,15 +53,35 @@ def load_discriminator(run: Path, trained: bool, seed: int):
     return disc.eval()
 
 
+def converted_discriminators(folder: Path, seed: int):
+    """A converted discriminator folder's network and a randomly initialised one of its architecture; eval mode."""
+    import torch
+
+    from vgpred.errors import VgpredError
+    from vgpred.modelfile import load_discriminator
+    from vgpred.models.videogan import build_discriminator
+
+    try:
+        disc, cfg = load_discriminator(folder)
+    except VgpredError as err:
+        raise SystemExit(f"[{TABLE}] --discriminator: {err}") from None
+    torch.manual_seed(seed)
+    return disc, build_discriminator(cfg).eval(), cfg
+
+
 def d_features(disc, clips, batch_size: int = 64):
-    """``(N, C, T, H, W)`` -> ``(N, F)``: every block's maps average-pooled to 1x2x2, joined."""
+    """``(N, C, T, H, W)`` -> ``(N, F)``: every block's maps average-pooled to 1x2x2, joined.
+
+    Grayscale clips are repeated over the colour channels of a discriminator that takes three."""
     import torch
     import torch.nn.functional as F
 
+    channels = disc.blocks[0][0].in_channels
     out = []
     with torch.inference_mode():
         for i in range(0, len(clips), batch_size):
-            maps = disc.features(clips[i:i + batch_size])
+            batch = clips[i:i + batch_size]
+            maps = disc.features(batch.expand(-1, channels, -1, -1, -1) if batch.shape[1] != channels else batch)
             out.append(torch.cat([F.adaptive_avg_pool3d(m.float(), (1, 2, 2)).flatten(1) for m in maps], 1))
     return torch.cat(out)
 
@@ -125,13 +150,34 @@ def plot(results: dict, sizes: list[int], chance: float):
 def main(argv: list[str] | None = None) -> None:
     import torch
 
-    args = parse_args(TABLE, __doc__.splitlines()[0], argv)
-    bench = Benchmark(TABLE, TITLE, args)
-    s = SCALES[args.scale]
-    train = bench.moving_mnist("mfmnist1-train", 1, s["train_clips"], "train", s["size"], s["frames"])
-    test = bench.moving_mnist("mfmnist1-test", 1, s["test_clips"], "test", s["size"], s["frames"])
+    def options(parser) -> None:
+        parser.add_argument("--discriminator", type=Path, default=None, metavar="DIR",
+                            help="probe this discriminator folder (from `vgpred convert torch7 --discriminator`: the "
+                                 "authors' released one) instead of training a GAN; clips are made at its size and "
+                                 "results go to table4_representation_torch7.*")
+
+    args = parse_args(TABLE, __doc__.splitlines()[0], argv, extra=options)
+    s = dict(SCALES[args.scale])
+    if args.discriminator is not None:
+        trained, random, cfg = converted_discriminators(args.discriminator, args.seed)
+        s.update(size=cfg.resolution, frames=cfg.frames, gan_steps=None)
+        bench = Benchmark(f"{TABLE}_torch7", f"{TITLE}: a converted discriminator", args)
+        suffix = f"-{cfg.resolution}x{cfg.frames}"
+    else:
+        bench, suffix = Benchmark(TABLE, TITLE, args), ""
+    train = bench.moving_mnist(f"mfmnist1-train{suffix}", 1, s["train_clips"], "train", s["size"], s["frames"])
+    test = bench.moving_mnist(f"mfmnist1-test{suffix}", 1, s["test_clips"], "test", s["size"], s["frames"])
     names = json.loads((train / "index.json").read_text())["class_names"]
-    gan = bench.train("gan", "bench-representation", "unconditional", train, s["gan_steps"])
+    if args.discriminator is None:
+        gan = bench.train("gan", "bench-representation", "unconditional", train, s["gan_steps"])
+        trained, random = load_discriminator(gan.path, True, args.seed), load_discriminator(gan.path, False, args.seed)
+        about = f"The GAN was trained without labels for {gan.steps} steps."
+    else:
+        info = json.loads((args.discriminator / "config.json").read_text()).get("info", {})
+        source = info.get("source", {})
+        about = (f"The trained discriminator is `{args.discriminator}` (converted from `{source.get('file')}`, "
+                 f"sha256 `{source.get('sha256')}`; not trained here); the clips are made at its size, "
+                 f"{cfg.resolution}x{cfg.resolution}x{cfg.frames}, and repeated over its {cfg.channels} channels.")
 
     sizes = s["probe_sizes"]
     x_train, y_train = load_clips(train, 0, max(sizes))
@@ -140,8 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     order = torch.randperm(len(x_train))  # nested subsets: the first n of one shuffled order
     x_train, y_train = x_train[order], y_train[order]
     extractors = {
-        "trained discriminator": lambda v, d=load_discriminator(gan.path, True, args.seed): d_features(d, v),
-        "random discriminator": lambda v, d=load_discriminator(gan.path, False, args.seed): d_features(d, v),
+        "trained discriminator": lambda v: d_features(trained, v),
+        "random discriminator": lambda v: d_features(random, v),
         "pixels (4x8x8 average)": pixel_features,
     }
     results, dims = {}, {}
@@ -157,10 +203,13 @@ def main(argv: list[str] | None = None) -> None:
     body = (
         f"Test accuracy of a linear classifier (multinomial logistic regression) on {len(x_test)} held-out "
         f"1-digit clips (Fashion-MNIST test split, {len(names)} classes), trained on n labelled training clips. "
-        f"The GAN was trained without labels for {gan.steps} steps.\n\n"
+        f"{about}\n\n"
         + markdown_table(["features", "dims", *(f"n = {n}" for n in sizes)], table)
     )
-    bench.finish(settings={**s, "train_data": str(train), "test_data": str(test), "l2_grid": list(L2_GRID)},
+    settings = {**s, "train_data": str(train), "test_data": str(test), "l2_grid": list(L2_GRID)}
+    if args.discriminator is not None:
+        settings["discriminator"] = str(args.discriminator)
+    bench.finish(settings=settings,
                  results={"probe": results, "dims": dims, "chance": chance, "class_names": names},
                  body=body, plot=plot(results, sizes, chance))
 

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from conftest import REPO, assert_one_line_error, run_cli
-from t7write import Obj, Style, authors_discriminator, authors_generator, seq, write_t7
+from t7write import Obj, Style, authors_discriminator, authors_generator, write_t7
 from vgpred.config import ModelConfig
 from vgpred.convert.torch7 import convert_torch7
 from vgpred.errors import VgpredError
@@ -210,9 +210,26 @@ def test_damaged_tensors_are_refused_not_read(tmp_path, tiny_g):
     assert not (tmp_path / "out").exists()
 
 
-def test_help_and_table4_option():
+def test_help():
     res = run_cli("convert", "torch7", "--help")
-    assert res.code == 0 and "--discriminator" in res.out and "sha256" in res.out
-    out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "table4_representation.py"), "--help"],
-                         capture_output=True, text=True, cwd=REPO)
-    assert out.returncode == 0 and "--discriminator" in out.stdout
+    assert res.code == 0 and "--discriminator" in res.out and "sha256" in res.out and "--fps" in res.out
+
+
+def test_table4_probe_runs_on_a_converted_discriminator(tmp_path):
+    """benchmarks/table4_representation.py --discriminator DIR: the authors' discriminator in the probe."""
+    d = source_discriminator(TINY)
+    write_t7(tmp_path / "iter1_netD.t7", authors_discriminator(d, Style(cudnn=True, eps=1e-3)))
+    convert_torch7(tmp_path / "iter1_netD.t7", tmp_path / "netD", discriminator=True)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "table4_representation.py"), "--scale", "smoke",
+         "--discriminator", str(tmp_path / "netD"), "--work", str(tmp_path / "work"), "--out", str(tmp_path / "res")],
+        capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "res" / "smoke" / "table4_representation_torch7.json").read_text())
+    assert data["runs"] == {} and data["settings"]["discriminator"] == str(tmp_path / "netD")
+    assert (data["settings"]["size"], data["settings"]["frames"]) == (32, 8)
+    dims = data["results"]["dims"]
+    assert dims["trained discriminator"] == dims["random discriminator"] == 4 * sum(block[0].out_channels for block in d.blocks)
+    md = (tmp_path / "res" / "smoke" / "table4_representation_torch7.md").read_text()
+    assert hashlib.sha256((tmp_path / "iter1_netD.t7").read_bytes()).hexdigest() in md
+    assert not (tmp_path / "res" / "smoke" / "table4_representation.json").exists()
