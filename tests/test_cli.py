@@ -9,7 +9,8 @@ import pytest
 from tests.conftest import assert_one_line_error, call_cli, run_cli
 from vgpred.io.video import read_video, video_info
 
-COMMANDS = [[], ["predict"], ["sample"], ["train"], ["evaluate"], ["models"], ["demo"], ["data"], ["data", "prepare"], ["data", "moving-mnist"]]
+COMMANDS = [[], ["predict"], ["sample"], ["train"], ["evaluate"], ["models"], ["demo"], ["data"], ["data", "prepare"], ["data", "moving-mnist"],
+            ["convert"], ["convert", "torch7"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")

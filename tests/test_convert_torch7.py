@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, assert_one_line_error, run_cli
+from conftest import REPO, assert_one_line_error, call_cli, run_cli
 from t7write import Obj, Style, authors_discriminator, authors_generator, write_t7
 from vgpred.config import ModelConfig
 from vgpred.convert.torch7 import convert_torch7
@@ -233,3 +233,13 @@ def test_table4_probe_runs_on_a_converted_discriminator(tmp_path):
     md = (tmp_path / "res" / "smoke" / "table4_representation_torch7.md").read_text()
     assert hashlib.sha256((tmp_path / "iter1_netD.t7").read_bytes()).hexdigest() in md
     assert not (tmp_path / "res" / "smoke" / "table4_representation.json").exists()
+
+
+def test_option_errors_and_missing_extra(tmp_path, tiny_g, monkeypatch):
+    src = tmp_path / "g.t7"
+    write_t7(src, authors_generator(tiny_g, Style()))
+    assert_one_line_error(call_cli("convert", "torch7", src, tmp_path / "o", "--fps", "0"), "--fps 0")
+    assert_one_line_error(call_cli("convert", "torch7", src, tmp_path / "o", "--name", "a\nb"), "--name")
+    monkeypatch.setitem(sys.modules, "torchfile", None)  # as if the optional extra were not installed
+    assert_one_line_error(call_cli("convert", "torch7", src, tmp_path / "o"), 'pip install "vgpred[torch7]"')
+    assert not (tmp_path / "o").exists()

@@ -32,8 +32,8 @@ def torch7(
     """Convert the VideoGAN authors' released Torch7 model (main.lua's unconditional generator) into a vgpred
     model folder; `vgpred sample -c OUT_DIR -o video.mp4` then samples it.
 
-    Reads nn and cudnn module types, float and CUDA tensors without running code from the file (the optional
-    extra: pip install "vgpred\\[torch7]"). Prints the folder written.
+    Reads nn and cudnn module types, float and CUDA tensors, and runs no code from the file.
+    Needs the optional extra: pip install "vgpred\\[torch7]". Prints the folder written (docs/torch7.md).
     """
     from vgpred.convert.torch7 import convert_torch7
     from vgpred.errors import UsageError

@@ -164,7 +164,7 @@ def read_torch7(path: Path) -> Any:
 
     path = Path(path)
     if not path.is_file():
-        raise VgpredError(f"{path}: no such file")
+        raise VgpredError(f"{path}: {'is not a file' if path.exists() else 'no such file'}")
     with open(path, "rb") as f:
         head = f.read(14)
         if len(head) < 14 or struct.unpack("<i", head[:4])[0] != TYPE_TORCH or head[12:14] != b"V ":
