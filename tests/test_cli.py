@@ -20,11 +20,12 @@ def test_help_of_every_command(command):
     assert "Usage:" in result.out and "--help" in result.out
 
 
-def test_help_does_not_import_torch():
+@pytest.mark.parametrize("argv", [["--help"], ["data", "formats"]], ids=" ".join)
+def test_light_commands_do_not_import_torch(argv):
     code = (
         "import sys\n"
         "from vgpred.cli import main\n"
-        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        f"try:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
         "bad = [m for m in ('torch', 'av', 'numpy', 'kornia', 'PIL') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

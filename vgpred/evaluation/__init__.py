@@ -7,10 +7,22 @@ Example:
 """
 from __future__ import annotations
 
-from vgpred.evaluation.harness import CONVENTIONS, COPY_BASELINE, DEFAULT_METRICS, clip_generator, evaluate_models
-from vgpred.evaluation.report import markdown_horizons, markdown_report, markdown_summary, write_report
+import importlib
+from typing import Any
 
-__all__ = [
-    "CONVENTIONS", "COPY_BASELINE", "DEFAULT_METRICS", "clip_generator", "evaluate_models",
-    "markdown_horizons", "markdown_report", "markdown_summary", "write_report",
-]
+# Names resolve on first use (PEP 562), so that importing a light submodule such as
+# vgpred.evaluation.protocols (`vgpred data formats`) does not import torch.
+_SOURCES = {
+    "CONVENTIONS": "harness", "COPY_BASELINE": "harness", "DEFAULT_METRICS": "harness",
+    "clip_generator": "harness", "evaluate_models": "harness",
+    "markdown_horizons": "report", "markdown_report": "report", "markdown_summary": "report", "write_report": "report",
+}
+__all__ = list(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
