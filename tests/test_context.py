@@ -224,3 +224,93 @@ def test_predict_cli_continues_a_video_past_the_model_length(tmp_path):
     assert info["frames"] == 30
     help_text = run_cli("predict", "--help").out
     assert "last k frames" in help_text and "autoregressively" in help_text
+
+
+# --- evaluate: context, rollout, protocols ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def long_cache(tmp_path_factory):
+    """Real Moving Fashion-MNIST clips of 16 frames at 32x32 (longer than the tiny models' 8)."""
+    from vgpred.data import write_moving_mnist
+    from tests.conftest import FASHION_MNIST
+
+    dst = tmp_path_factory.mktemp("data") / "long"
+    return write_moving_mnist(dst, FASHION_MNIST, digits=1, num=3, split="test", size=32, frames=16, seed=0,
+                              progress=False)
+
+
+@pytest.fixture(scope="module")
+def protocol_cache(tmp_path_factory):
+    """Moving Fashion-MNIST as the mmnist-10-10 protocol wants it (two digits, standard motion, 64x64x20)."""
+    from vgpred.data import write_moving_mnist
+    from tests.conftest import FASHION_MNIST
+
+    dst = tmp_path_factory.mktemp("data") / "mmnist"
+    return write_moving_mnist(dst, FASHION_MNIST, digits=2, num=2, split="test", size=64, frames=20, seed=0,
+                              progress=False, motion="srivastava")
+
+
+def test_evaluate_with_context_and_rollout_scores_the_predicted_frames(long_cache, tmp_path):
+    from vgpred.data import open_dataset
+    from vgpred.evaluation import evaluate_models
+    from vgpred.metrics.pixel import psnr
+
+    model = save_tiny_model(tmp_path / "m", channels=1, context_frames=3)
+    one = save_tiny_model(tmp_path / "one", channels=1, latent_dim=0)  # a photo model: takes the last of the 4
+    result = evaluate_models({"gan": model, "photo": one}, long_cache, k=2, context=4, frames=14, metrics=["psnr"],
+                             device="cpu")
+    settings = result["settings"]
+    assert settings["context"] == 4 and settings["horizons"] == list(range(4, 14))
+    models = result["models"]
+    assert set(models) == {"copy-last-frame", "gan", "photo"}
+    assert len(models["gan"]["metrics"]["psnr"]["best_of_k"]["per_horizon"]) == 10  # 14 frames: rolled out
+    assert models["gan"]["frame0"]["psnr"] == 100  # frame 3 is given to the model exactly (capped PSNR)
+    # copy-last-frame, by hand: every predicted frame is the clip's frame 3
+    data = open_dataset(long_cache, channels=1)
+    clips = torch.stack([data[i][0][:, :14] for i in range(len(data))])
+    copy = psnr(clips[:, :, 3:4].expand(-1, -1, 10, -1, -1), clips[:, :, 4:]).clamp(max=100).mean(0)
+    assert torch.allclose(torch.tensor(models["copy-last-frame"]["metrics"]["psnr"]["best_of_k"]["per_horizon"],
+                                       dtype=torch.float64), copy.double(), atol=1e-4)
+    # one context frame and the model's length: the same numbers as before context frames existed
+    plain = evaluate_models({"photo": one}, long_cache, k=1, frames=8, metrics=["psnr"], device="cpu")
+    assert plain["settings"]["context"] == 1 and "copy-first-frame" in plain["models"]
+
+
+def test_evaluate_cli_context_protocol_and_bad_input(long_cache, protocol_cache, tmp_path):
+    from vgpred.evaluation.protocols import PROTOCOLS
+
+    model = save_tiny_model(tmp_path / "m", channels=1, context_frames=3)
+    out = tmp_path / "r.json"
+    result = call_cli("evaluate", "-c", model, "--data", long_cache, "--context", "3", "--frames", "12", "-k", "2",
+                      "--metrics", "psnr,ssim", "--device", "cpu", "--no-progress", "--json", out)
+    assert result.code == 0, result.err
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["horizons"] == list(range(3, 12)) and "--context 3" in saved["settings"]["command"]
+    assert "horizons 3 .. 11 (frames 0 .. 2 given)" in result.out
+    # the mmnist-10-10 protocol: 10 context frames, 20 frames, K = 1, OpenSTL's metrics; a 16-frame model rolls out
+    big = save_tiny_model(tmp_path / "big", channels=1, resolution=64, frames=16, context_frames=10)
+    result = call_cli("evaluate", "-c", big, "--data", protocol_cache, "--protocol", "mmnist-10-10",
+                      "--device", "cpu", "--no-progress", "--json", out)
+    assert result.code == 0, result.err
+    saved = json.loads(out.read_text())
+    assert saved["settings"]["protocol"]["name"] == "mmnist-10-10" and saved["settings"]["k"] == 1
+    assert saved["settings"]["horizons"] == list(range(10, 20))
+    assert list(saved["models"]["big"]["metrics"]) == ["mse_frame_sum", "mae_frame_sum", "ssim", "psnr"]
+    bad = [
+        (("-c", model, "--data", long_cache, "--protocol", "mmnist-9-9"), ("--protocol mmnist-9-9", *PROTOCOLS.names())),
+        (("-c", model, "--data", long_cache, "--protocol", "mmnist-10-10"), ("protocol mmnist-10-10 needs clips of 20",)),
+        (("-c", big, "--data", protocol_cache, "--protocol", "mmnist-10-10", "--context", "2"),
+         ("--context 2: protocol mmnist-10-10 fixes it at 10",)),
+        (("-c", model, "--data", long_cache, "--context", "2"), ("conditions on 3 context frames; --context 2",)),
+        (("-c", model, "--data", long_cache, "--context", "16"), ("--context 16", "16 frames")),
+        (("-c", model, "--data", long_cache, "--context", "3", "--frames", "17"), ("--frames 17: must be from 4", "to 16")),
+        (("-c", model, "--data", long_cache, "--context", "3", "--frames", "3"), ("--frames 3: must be above --context 3",)),
+        (("-c", model, "--data", long_cache, "--frames", "5000"), ("--frames 5000: must be from 4", "to 16")),
+    ]
+    help_text = " ".join(call_cli("evaluate", "--help").out.split())
+    assert all(name in help_text for name in PROTOCOLS.names()) and "--context" in help_text
+    for args, fragments in bad:
+        out.unlink(missing_ok=True)
+        result = call_cli("evaluate", *args, "--device", "cpu", "--no-progress", "--json", out)
+        assert_one_line_error(result, *fragments)
+        assert not out.exists()
