@@ -92,9 +92,11 @@ def test_context_config_is_checked_with_one_line(tmp_path):
 
 def test_training_conditions_on_the_first_k_frames(mnist_cache, tmp_path):
     run = _train("--mode", "image", "--data", mnist_cache, "--out", tmp_path, "channels=1",
-                 "model.context_frames=3", "loss.video_l1=1", "--steps", "2")
+                 "model.context_frames=3", "loss.video_l1=1", "loss.kl=0.1", "loss.diversity=0.5",
+                 "train.sample_every=2", "--steps", "2")
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert "video_l1" in rows[-1] and "recon_l1" not in rows[-1]  # no reconstruction: the frames are given
+    assert {"kl", "mode_seeking"} <= set(rows[-1]) and (run / "samples" / "step-0000002.mp4").is_file()
     config = json.loads((run / "export" / "config.json").read_text())
     assert config["model"]["context_frames"] == 3
     result = call_cli("train", "--config", "tiny", "--no-progress", "--device", "cpu", "--mode", "unconditional",
