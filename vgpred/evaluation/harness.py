@@ -191,6 +191,9 @@ def _horizon(models: list[_Model], dataset, data_name: str, frames: int | None, 
                 f"{data_name}: clips have {data_frames} frames but the models make {min(made.values())}; "
                 f"pass --frames {data_frames} or use longer clips"
             )
+        if frames <= context:
+            raise VgpredError(f"--context {context}: the models make {frames} frames, no more than the context; "
+                              f"pass --frames N (up to {data_frames}, the clips' length) to roll them out")
     fixed = [m.predictor.cfg.frames for m in models[1:] if not m.per_frame]  # no rollout without an input
     shortest = min([*fixed, data_frames, MAX_VIDEO_FRAMES])
     if not context + 1 <= frames <= shortest:
