@@ -318,3 +318,10 @@ def test_evaluate_cli_context_protocol_and_bad_input(long_cache, protocol_cache,
         result = call_cli("evaluate", *args, "--device", "cpu", "--no-progress", "--json", out)
         assert_one_line_error(result, *fragments)
         assert not out.exists()
+
+
+def test_demo_refuses_a_model_that_needs_several_frames(tmp_path):
+    pytest.importorskip("gradio")
+    model = save_tiny_model(tmp_path / "m", context_frames=2)
+    assert_one_line_error(call_cli("demo", "-c", model, "--device", "cpu"), str(model), "2 context frames",
+                          "vgpred predict CLIP")
