@@ -262,17 +262,18 @@ class Benchmark:
         return proc.stdout
 
     def moving_mnist(self, name: str, digits: int, num: int, split: str, size: int, frames: int,
-                     seed: int | None = None) -> Path:
+                     seed: int | None = None, motion: str | None = None) -> Path:
         """A Moving Fashion-MNIST clip cache under ``work/data/name`` (kept when already written).
 
-        ``seed`` None: --seed for the train split, --seed + 1 for the test split.
+        ``seed`` None: --seed for the train split, --seed + 1 for the test split. ``motion``: the
+        trajectories (``vgpred data moving-mnist --motion``; None: its default).
         """
         dst = self.work / "data" / name
         if seed is None:
             seed = self.args.seed if split == "train" else self.args.seed + 1
         self.vgpred("data", "moving-mnist", dst, "--idx", FASHION_MNIST, "--digits", digits, "--num", num,
                     "--split", split, "--size", size, "--frames", frames, "--seed", seed, "--no-progress",
-                    log=f"data-{name}")
+                    *(("--motion", motion) if motion else ()), log=f"data-{name}")
         return dst
 
     def run_key(self, config: str, mode: str, data: Path, steps: int | None,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("table1_mfmnist.py", "table2_scenes.py", "table3_label.py", "table4_representation.py",
-           "table5_two_stream.py")
+           "table5_two_stream.py", "table6_context.py")
 
 
 def main() -> None:

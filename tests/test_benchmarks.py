@@ -178,6 +178,25 @@ def test_table1_mfmnist_smoke_and_reuse(tmp_path):
 
 
 @pytest.mark.slow
+def test_table6_context_smoke(tmp_path):
+    data = run_table("table6_context.py", tmp_path)
+    results = data["results"]
+    main, protocol, rolled = results["context"], results["protocol"], results["rollout"]
+    assert set(main["models"]) == {"copy-last-frame", "gan", "regressor"}
+    assert main["settings"]["context"] == 10 and main["settings"]["horizons"] == list(range(10, 20))
+    assert main["models"]["gan"]["k"] == 2 and main["models"]["regressor"]["k"] == 1
+    assert protocol["settings"]["protocol"]["name"] == "mmnist-10-10" and protocol["settings"]["k"] == 1
+    assert list(protocol["models"]["gan"]["metrics"]) == ["mse_frame_sum", "mae_frame_sum", "ssim", "psnr"]
+    assert rolled["settings"]["frames"] == 64 and len(rolled["models"]["gan"]["statistics"]["sharpness"]["per_horizon"]) == 54
+    checks = results["checks"]
+    assert set(checks["seam_ratio"]) == {"gan", "regressor"} and all(v > 0 for v in checks["seam_ratio"].values())
+    assert set(checks["beats_copy_last_frame"]) == {"gan best-of-K", "gan mean-of-K", "regressor"}
+    for run in ("gan", "regressor"):
+        assert "model.context_frames=10" in data["runs"][run]["overrides"]
+    md = (tmp_path / "results" / "smoke" / "table6_context.md").read_text()
+    assert "not comparable to published Moving MNIST numbers" in md and "seam ratio" in md
+
+
 def test_table2_scenes_smoke_splits_by_video(tmp_path):
     data = run_table("table2_scenes.py", tmp_path)
     splits = data["settings"]["data"]["splits"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_FPS, MAX_SAMPLES, MAX_WORKERS, MIN_FPS
+from vgpred.limits import MAX_CONTEXT_FRAMES, MAX_FPS, MAX_SAMPLES, MAX_WORKERS, MIN_FPS
 from vgpred.paths import CONFIG_DIR
 
 
@@ -39,6 +39,7 @@ class ModelConfig:
     foreground: str = "pixels"  # pixels (the paper: the video stream synthesises every pixel) | motion (image mode:
                                 # it predicts where each pixel comes from in the photo; vgpred/models/motion.py)
     max_flow: float = 0.5  # motion: largest displacement from the photo, in grid_sample units (2 = the image's width)
+    context_frames: int = 1  # image mode: frames the encoder conditions on; the video starts with them (1 = a photo)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
     embed_dim: int = 10  # label mode: size of the class embedding joined to z
@@ -65,8 +66,8 @@ class LossConfig:
 
     loss: str = "gan"  # gan (non-saturating) | hinge | l1 (no discriminator)
     mask_l1: float = 0.1  # L1 penalty on the foreground mask (unconditional/label, paper)
-    recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame
-    video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames 1..T-1 (not in the paper)
+    recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame (one context frame only)
+    video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames k..T-1 (k = context_frames; not in the paper)
     r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
     kl: float = 0.0  # image mode: > 0 trains a posterior encoder q(z | clip) (SAVP/SVG); video_l1 then scores videos
                      # made from the posterior's z, this weighs their KL to N(0, I), the GAN sees the prior's z
@@ -156,6 +157,7 @@ RANGES: dict[str, Range] = {
     "model.num_classes": Range(0, 100_000),
     "model.embed_dim": Range(0, 4096),
     "model.fps": Range(MIN_FPS, MAX_FPS, unit=" frames per second"),
+    "model.context_frames": Range(1, MAX_CONTEXT_FRAMES),
     "model.max_flow": Range(0, 2, low_open=True, text="> 0 and at most 2 (the image's width in grid_sample units)"),
     "optim.lr_g": _NON_NEGATIVE,
     "optim.lr_d": _NON_NEGATIVE,

@@ -9,3 +9,5 @@ RENDER_SIZE = 512  # default long side of a motion model's video (photos smaller
 MAX_RENDER_SIZE = 4096  # largest long side a motion model renders
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # largest photo file the demo page accepts (50 MB)
 MAX_DEMO_FUTURES = 8  # futures one press of the demo's button draws
+MAX_CONTEXT_FRAMES = 512  # frames an image-mode model conditions on (model.context_frames; below its frames)
+MAX_VIDEO_FRAMES = 1024  # frames one predict call writes (longer than the model's: rolled out autoregressively)

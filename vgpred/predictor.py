@@ -1,4 +1,4 @@
-"""The inference API: a photo (and/or a label) in, K plausible futures out.
+"""The inference API: a photo or a video (and/or a label) in, K plausible futures out.
 
 Example:
     >>> from vgpred import VideoPredictor
@@ -6,6 +6,15 @@ Example:
     >>> out = predictor("photo.jpg", num_samples=4, seed=0)
     >>> out.frames.shape                                        # (4, 3, T, H, W) in [-1, 1]
     >>> out.save("future.mp4")                                  # future-0.mp4 ... future-3.mp4
+    >>> predictor("clip.mp4", frames=64).frames.shape           # its last frame(s) continued, rolled out
+    torch.Size([1, 3, 64, 64, 64])
+
+An image-mode model conditions on ``model.context_frames = k`` frames (1: a photo). It takes
+a photo (k = 1 only) or a video: a file (``.mp4 .webm .avi .mov .mkv .m4v .mpg .mpeg``; a
+``.gif`` is read as a photo), a folder of PNG frames, a list of frames (each anything a photo
+can be) or a ``(C, T, H, W)`` tensor; its last k frames are the context. The output starts with
+them. ``frames`` longer than the model's length rolls the model out on its own last k frames
+(:func:`vgpred.models.rollout.rollout`).
 """
 from __future__ import annotations
 
@@ -17,8 +26,38 @@ import torch
 
 from vgpred.device import resolve_device
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_RENDER_SIZE, MAX_SAMPLES, RENDER_SIZE
+from vgpred.limits import MAX_RENDER_SIZE, MAX_SAMPLES, MAX_VIDEO_FRAMES, RENDER_SIZE
 from vgpred.modelfile import load_model
+from vgpred.models.networks import GeneratorOutput
+
+
+VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg")  # read as videos, not photos
+
+
+def is_video(source) -> bool:
+    """Whether a predictor input is a video: a video file or a folder of PNG frames, a list of frames,
+    or a ``(C, T, H, W)`` tensor (a photo is a path to an image, a PIL image, an array or ``(C, H, W)``)."""
+    if isinstance(source, (list, tuple)):
+        return True
+    if isinstance(source, torch.Tensor):
+        return source.dim() == 4
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        return path.suffix.lower() in VIDEO_SUFFIXES or (path.is_dir() and any(path.glob("*.png")))
+    return False
+
+
+def _video_frames(source, k: int) -> list:
+    """The last ``k`` frames of a video input (each something :func:`load_image` takes)."""
+    if isinstance(source, (list, tuple)):
+        frames = list(source[-k:])
+    elif isinstance(source, torch.Tensor):
+        frames = list(source[:, -k:].unbind(1))
+    else:
+        from vgpred.io.video import read_last_frames
+
+        frames = list(read_last_frames(source, k).numpy())
+    return frames
 
 
 def tagged_path(path: str | os.PathLike, tag: str) -> Path:
@@ -135,11 +174,23 @@ class VideoPredictor:
             return label
         raise VgpredError(f"label {label!r}: not known to this model (known: {', '.join(names)})")
 
-    def _check_inputs(self, image, label, num_samples: int) -> None:
+    @property
+    def context_frames(self) -> int:
+        """k: the frames an image-mode model conditions on (1: a photo); 0 for the other modes."""
+        return self.cfg.context_frames if self.model.needs_image else 0
+
+    def _check_inputs(self, image, label, num_samples: int, frames: int | None) -> None:
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or not 1 <= num_samples <= MAX_SAMPLES:
             raise VgpredError(f"num_samples={num_samples!r}: must be an integer from 1 to {MAX_SAMPLES}")
+        if frames is not None:
+            high = MAX_VIDEO_FRAMES if self.model.needs_image else self.cfg.frames
+            if isinstance(frames, bool) or not isinstance(frames, int) or not 1 <= frames <= high:
+                why = "" if self.model.needs_image else f" (a {self.mode} model makes {high} and cannot roll out)"
+                raise VgpredError(f"frames={frames!r}: must be a whole number from 1 to {high}{why}")
         if self.model.needs_image and image is None:
-            raise VgpredError("this is an image-to-video model: give an image (path, PIL image or (C, H, W) tensor)")
+            raise VgpredError("this is an image-to-video model: give an image (path, PIL image or (C, H, W) tensor)"
+                              + (f" or a video of at least {self.cfg.context_frames} frames"
+                                 if self.cfg.context_frames > 1 else ""))
         if not self.model.needs_image and image is not None:
             raise VgpredError(f"this is a {self.mode} model: it takes no image (use an image-mode model to animate a photo)")
         if self.model.needs_label and label is None:
@@ -179,6 +230,28 @@ class VideoPredictor:
             return load_image(image, size=self.cfg.resolution, channels=self.cfg.channels, fit=fit or "crop")
         return load_image(image, size=size, channels=self.cfg.channels, fit=fit or "whole")
 
+    def prepare_context(self, source, fit: str | None = None, size: int | None = None) -> torch.Tensor:
+        """A photo or a video -> the ``(C, k, H, W)`` context frames in [-1, 1], oldest first.
+
+        A video's last k frames (k = ``model.context_frames``) are each prepared as
+        :meth:`prepare_image` prepares a photo; a photo is the single context frame of a k = 1
+        model. A video with fewer than k frames, or a photo for k > 1, fails with one line.
+        """
+        k = self.cfg.context_frames
+        if not is_video(source):
+            if k > 1:
+                raise VgpredError(f"this model conditions on {k} context frames: give a video (a file, a folder of "
+                                  "PNG frames, a list of frames or a (C, T, H, W) tensor), not one photo")
+            return self.prepare_image(source, fit=fit, size=size).unsqueeze(1)
+        name = str(source) if isinstance(source, (str, os.PathLike)) else "the video"
+        frames = _video_frames(source, k)
+        if len(frames) < k:
+            raise VgpredError(f"{name}: has {len(frames)} frame(s); this model conditions on {k} context frames")
+        prepared = [self.prepare_image(frame, fit=fit, size=size) for frame in frames]
+        if len({tuple(f.shape) for f in prepared}) > 1:
+            raise VgpredError(f"{name}: the frames differ in size; give frames of one size (or fit=crop or pad)")
+        return torch.stack(prepared, dim=1)
+
     def network_input(self, photo: torch.Tensor) -> torch.Tensor:
         """``(C, H, W)`` photo from :meth:`prepare_image` -> ``(C, S, S)`` at the network's size.
 
@@ -186,13 +259,9 @@ class VideoPredictor:
         aspect ratio differs); the motion it predicts is relative to the photo's width and
         height, so it moves the photo at its own shape.
         """
-        import torch.nn.functional as F
+        from vgpred.models.rollout import network_frames
 
-        res = self.cfg.resolution
-        if tuple(photo.shape[1:]) == (res, res):
-            return photo
-        small = F.interpolate(photo[None], size=(res, res), mode="bicubic", antialias=True, align_corners=False)
-        return small[0].clamp(-1.0, 1.0)
+        return network_frames(photo[None], self.cfg.resolution)[0]
 
     @torch.no_grad()
     def __call__(
@@ -204,11 +273,13 @@ class VideoPredictor:
         generator: torch.Generator | None = None,
         fit: str | None = None,
         size: int | None = None,
+        frames: int | None = None,
     ) -> PredictionOutput:
         """Sample ``num_samples`` videos for one image and/or label.
 
         Args:
-            image: the conditioning photo (image mode).
+            image: the conditioning photo, or a video whose last ``model.context_frames`` frames
+                are the context (image mode; see the module's docstring for the forms taken).
             label: class name or index (label mode).
             num_samples: how many futures to draw.
             seed / generator: reproducible noise; ``generator`` wins when both are given.
@@ -217,24 +288,41 @@ class VideoPredictor:
                 as it is). Pixel models default to ``crop``.
             size: motion models: the long side of the video in pixels (default 512; smaller
                 photos keep their size). Pixel models write their network's size.
+            frames: the video's length T, counting the context frames it starts with (default:
+                the model's). Image models roll out past their length, up to 1024 frames: the last
+                k frames become the next context, each further pass adds new frames only.
         Returns:
             :class:`PredictionOutput` with ``(num_samples, C, T, H, W)`` tensors: ``H, W``
             the network's size, or the photo's (capped at ``size``) for motion models.
         """
-        self._check_inputs(image, label, num_samples)
+        self._check_inputs(image, label, num_samples, frames)
         self.check_size(size)
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(seed if seed is not None else torch.seed())
-        z = self.model.sample_noise(num_samples, generator=generator, device=self.device)
-        cond_image = cond_label = render = None
-        if image is not None:
-            photo = self.prepare_image(image, fit=fit, size=size)
-            cond_image = self.network_input(photo).to(self.device).unsqueeze(0).expand(num_samples, -1, -1, -1)
-            if self.renders_photo:
-                render = photo.to(self.device).unsqueeze(0).expand(num_samples, -1, -1, -1)
-        if label is not None:
-            index = self.label_index(label)
-            cond_label = torch.full((num_samples,), index, dtype=torch.long, device=self.device)
-        out = self.model(z, cond_label, cond_image, render)
+        length = self.cfg.frames if frames is None else frames
+
+        def noise() -> torch.Tensor:
+            return self.model.sample_noise(num_samples, generator=generator, device=self.device)
+
+        if image is None:
+            cond_label = None
+            if label is not None:
+                index = self.label_index(label)
+                cond_label = torch.full((num_samples,), index, dtype=torch.long, device=self.device)
+            out = self.model(noise(), cond_label, None)
+            out = GeneratorOutput(*(None if x is None else x[:, :, :length] for x in out))
+        else:
+            from vgpred.models.rollout import rollout
+
+            context = self.prepare_context(image, fit=fit, size=size)  # (C, k, H, W)
+            small = torch.stack([self.network_input(f) for f in context.unbind(1)], dim=1)
+            cond_image = self._batch(small, num_samples)
+            render = self._batch(context, num_samples) if self.renders_photo else None
+            out = rollout(self.model, cond_image, length, noise, render)
         return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)
+
+    def _batch(self, context: torch.Tensor, n: int) -> torch.Tensor:
+        """``(C, k, H, W)`` -> the model's ``image`` for n samples: ``(n, C, H, W)`` when k = 1, else ``(n, C, k, H, W)``."""
+        x = context.to(self.device).unsqueeze(0).expand(n, -1, -1, -1, -1)
+        return x[:, :, 0] if x.shape[2] == 1 else x

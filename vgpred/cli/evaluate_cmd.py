@@ -6,13 +6,17 @@ from typing import Optional
 
 import typer
 
-from vgpred.errors import UsageError
-from vgpred.limits import MAX_SAMPLES
+from vgpred.errors import UsageError, VgpredError
+from vgpred.limits import MAX_SAMPLES, MAX_VIDEO_FRAMES
 
 CHECKPOINT_HELP = "Model folder (config.json + model.safetensors) or a bundled model's name."
 BASELINE_HELP = ("Another model to score in the same run: DIR or NAME=DIR (repeatable), e.g. a deterministic "
                  "L1 regressor (latent_dim 0, reported with K = 1) or an unconditional model (distributional "
-                 "metrics only). The copy-first-frame baseline is always included.")
+                 "metrics only). The copy baseline (copy-first-frame; copy-last-frame with --context above 1) is always "
+                 "included.")
+PROTOCOL_HELP = ("A named protocol of the literature that fixes --context, --frames, -k, the metrics and the clips "
+                 "it accepts: bair-2-28-best100, kth-10-20, kth-10-30-best100, mmnist-10-10 "
+                 "(vgpred/evaluation/protocols.py).")
 
 
 def _model_name(path: str) -> str:
@@ -53,11 +57,23 @@ def _command_line(options: list[tuple[str, object]]) -> str:
     return shlex.join(args)
 
 
-def _check_options(k: int, frames: Optional[int], max_clips: Optional[int], seed: int, batch_size: int) -> None:
-    if not 1 <= k <= MAX_SAMPLES:
+def _check_options(k: Optional[int], frames: Optional[int], max_clips: Optional[int], seed: int, batch_size: int,
+                   context: Optional[int], protocol: Optional[str]) -> None:
+    if k is not None and not 1 <= k <= MAX_SAMPLES:
         raise UsageError(f"-k {k}: must be from 1 to {MAX_SAMPLES}")
     if frames is not None and frames < 2:
         raise UsageError(f"--frames {frames}: must be at least 2 (frame 0 and one predicted frame)")
+    if context is not None and not 1 <= context < MAX_VIDEO_FRAMES:
+        raise UsageError(f"--context {context}: must be from 1 to {MAX_VIDEO_FRAMES - 1}")
+    if context is not None and frames is not None and frames <= context:
+        raise UsageError(f"--frames {frames}: must be above --context {context} (at least one predicted frame)")
+    if protocol is not None:
+        from vgpred.evaluation.protocols import PROTOCOLS
+
+        try:
+            PROTOCOLS.get(protocol)
+        except VgpredError as err:
+            raise UsageError(f"--protocol {protocol}: {err}") from None
     if max_clips is not None and max_clips < 1:
         raise UsageError(f"--max-clips {max_clips}: must be at least 1")
     if seed < 0:
@@ -70,9 +86,17 @@ def evaluate(
     checkpoint: str = typer.Option(..., "--checkpoint", "-c", help=CHECKPOINT_HELP, show_default=False),
     data: Path = typer.Option(..., "--data", help="Held-out clip cache (made by `vgpred data`).", show_default=False),
     frames: Optional[int] = typer.Option(
-        None, "--frames", help="Score frames 0 .. T-1 only (default: the models' length)."
+        None, "--frames", help="Score frames 0 .. T-1 (default: the models' length); more than a model makes rolls "
+                               "it out on its own last frames, to measure how quality decays with length."
     ),
-    k: int = typer.Option(10, "-k", "--num-samples", help="Sampled futures per clip for best-of-K and mean-of-K."),
+    context: Optional[int] = typer.Option(
+        None, "--context", help="Condition on the first C frames of each clip and score the rest per horizon "
+                                "(default: the most context frames any model takes, 1 for photo models)."
+    ),
+    protocol: Optional[str] = typer.Option(None, "--protocol", help=PROTOCOL_HELP),
+    k: Optional[int] = typer.Option(
+        None, "-k", "--num-samples", help="Sampled futures per clip for best-of-K and mean-of-K. [default: 10]",
+        show_default=False),
     json_out: Optional[Path] = typer.Option(
         None, "--json", help="Write the result to OUT.json, with OUT.md and OUT.png beside it."
     ),
@@ -98,8 +122,9 @@ def evaluate(
     device: str = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
 ) -> None:
-    """Benchmark image-to-video prediction: condition on frame 0 of held-out clips, score each horizon."""
-    _check_options(k, frames, max_clips, seed, batch_size)
+    """Benchmark image-to-video prediction: condition on frame 0 (or --context C frames) of held-out clips,
+    score each horizon."""
+    _check_options(k, frames, max_clips, seed, batch_size, context, protocol)
     from vgpred.metrics import METRICS
 
     names = None
@@ -118,10 +143,11 @@ def evaluate(
     if json_out is not None:
         report_paths(json_out)  # fail before the run, not after it
     result = evaluate_models(
-        models, data, k=k, frames=frames, max_clips=max_clips, seed=seed, metrics=names, batch_size=batch_size,
+        models, data, k=k, frames=frames, context=context, protocol=protocol, max_clips=max_clips, seed=seed, metrics=names, batch_size=batch_size,
         device=device, progress=progress, i3d=i3d, feature_net=feature_net, lpips_backbone=alexnet,
         command=_command_line([
-            ("--checkpoint", checkpoint), ("--data", data), ("--frames", frames), ("-k", k), ("--json", json_out),
+            ("--checkpoint", checkpoint), ("--data", data), ("--protocol", protocol), ("--context", context),
+            ("--frames", frames), ("-k", k), ("--json", json_out),
             *(("--baseline", b) for b in baseline or []), ("--max-clips", max_clips), ("--seed", seed),
             ("--metrics", metrics), ("--i3d", i3d), ("--feature-net", feature_net), ("--alexnet", alexnet),
             ("--batch-size", batch_size), ("--device", device),

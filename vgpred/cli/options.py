@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vgpred.errors import UsageError
-from vgpred.limits import MAX_FPS, MAX_SAMPLES, MIN_FPS
+from vgpred.limits import MAX_FPS, MAX_SAMPLES, MAX_VIDEO_FRAMES, MIN_FPS
 
 
 def check_num_samples(n: int) -> int:
@@ -24,6 +24,14 @@ def check_frames(frames: int | None, available: int) -> int:
         return available
     if not 1 <= frames <= available:
         raise UsageError(f"--frames {frames}: this model makes {available} frames; choose 1 to {available}")
+    return frames
+
+
+def check_video_frames(frames: int | None) -> int | None:
+    """``--frames`` of an image model: None (the model's length) or 1 to MAX_VIDEO_FRAMES (longer rolls out)."""
+    if frames is not None and not 1 <= frames <= MAX_VIDEO_FRAMES:
+        raise UsageError(f"--frames {frames}: must be from 1 to {MAX_VIDEO_FRAMES} (more than the model makes "
+                         "continues the video autoregressively)")
     return frames
 
 

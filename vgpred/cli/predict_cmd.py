@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
-from vgpred.cli.options import check_fps, check_frames, check_num_samples, check_scale
-from vgpred.limits import MAX_RENDER_SIZE, RENDER_SIZE
+from vgpred.cli.options import check_fps, check_frames, check_num_samples, check_scale, check_video_frames
+from vgpred.limits import MAX_RENDER_SIZE, MAX_VIDEO_FRAMES, RENDER_SIZE
 
 CHECKPOINT_HELP = "Model folder (config.json + model.safetensors) or a bundled model's name."
 DEVICE_HELP = "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."
@@ -17,23 +17,25 @@ OUT_HELP = "Output video: .mp4 (H.264), .webm (VP9), .gif, or a folder name (PNG
 def _generate_and_save(
     predictor, out: Path, image, label, num_samples, seed, fps, frames, layers, grid, scale, fit=None, size=None
 ) -> None:
-    result = predictor(image=image, label=label, num_samples=num_samples, seed=seed, fit=fit, size=size)
-    keep = check_frames(frames, result.frames.shape[2])
-    for name in ("frames", "foreground", "background", "mask", "flow"):
-        if getattr(result, name) is not None:
-            setattr(result, name, getattr(result, name)[:, :, :keep])
+    result = predictor(image=image, label=label, num_samples=num_samples, seed=seed, fit=fit, size=size, frames=frames)
     for path in result.save(out, fps=fps, layers=layers, grid=grid, scale=scale):
         typer.echo(str(path))
 
 
 def predict(
-    image: Path = typer.Argument(..., help="The photo to animate (JPEG, PNG, WebP, ...).", show_default=False),
+    image: Path = typer.Argument(
+        ..., help="The photo to animate (JPEG, PNG, WebP, ...), or a video to continue (.mp4, .webm, .avi, ... or a "
+                  "folder of PNG frames): its last k frames are the context, k = the model's context_frames.",
+        show_default=False),
     out: Path = typer.Option(..., "-o", "--out", help=OUT_HELP, show_default=False),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help=CHECKPOINT_HELP + " Default: the bundled scenes-64."),
     num_samples: int = typer.Option(1, "--num-samples", "-n", help="How many futures to draw; N > 1 writes OUT-0, OUT-1, ..."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for reproducible futures (default: random)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Playback rate, 0.1 to 240 frames per second (default: the model's)."),
-    frames: Optional[int] = typer.Option(None, "--frames", help="Keep only the first N frames (default: all)."),
+    frames: Optional[int] = typer.Option(
+        None, "--frames", help=f"Frames to write, the context frames included (default: the model's length). More "
+                               f"than the model makes continues autoregressively: its last k frames become the next "
+                               f"context (up to {MAX_VIDEO_FRAMES})."),
     layers: bool = typer.Option(
         False, "--layers", help="Also write the foreground, background and mask videos (and the flow, for motion models)."),
     grid: bool = typer.Option(False, "--grid", help="Tile all samples into one video instead of one file each."),
@@ -47,14 +49,15 @@ def predict(
     scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
-    """Animate a photo: write NUM_SAMPLES plausible futures of IMAGE to OUT.
+    """Animate a photo or continue a video: write NUM_SAMPLES plausible futures of IMAGE to OUT.
 
     Motion models move the photo's own pixels and write the video at the photo's size and
     aspect ratio (its long side capped by --size); pixel models write their network's size.
+    The video starts with the context frames (the photo, or the input video's last k frames).
     """
     from vgpred.errors import UsageError
 
-    check_num_samples(num_samples), check_fps(fps), check_scale(scale)
+    check_num_samples(num_samples), check_fps(fps), check_scale(scale), check_video_frames(frames)
     if size is not None and not 1 <= size <= MAX_RENDER_SIZE:
         raise UsageError(f"--size {size}: must be from 1 to {MAX_RENDER_SIZE} pixels")
     if fit not in (None, "crop", "pad", "whole"):
@@ -64,7 +67,6 @@ def predict(
 
     check_output_path(out)
     predictor = VideoPredictor.from_pretrained(checkpoint, device=device)
-    check_frames(frames, predictor.cfg.frames)
     if not predictor.model.needs_image:
         raise UsageError(f"{checkpoint}: is a {predictor.mode} model; use `vgpred sample` for it")
     name = checkpoint or "the default model"
@@ -73,8 +75,8 @@ def predict(
         raise UsageError(f"--size {size}: {name} paints {res}x{res} frames (a pixel model); use --scale to enlarge them")
     if fit == "whole" and not predictor.renders_photo:
         raise UsageError(f"--fit whole: {name} is a pixel model and needs a square photo (crop or pad)")
-    photo = predictor.prepare_image(image, fit=fit, size=size)  # fails fast on a bad photo
-    _generate_and_save(predictor, out, photo, None, num_samples, seed, fps, frames, layers, grid, scale, fit, size)
+    context = predictor.prepare_context(image, fit=fit, size=size)  # fails fast on a bad photo or video
+    _generate_and_save(predictor, out, context, None, num_samples, seed, fps, frames, layers, grid, scale, fit, size)
 
 
 def sample(

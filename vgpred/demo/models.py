@@ -22,7 +22,7 @@ def _bundled_image_models() -> dict[str, Path]:
             cfg, _ = read_model_config(folder)
         except VgpredError:
             continue  # a broken bundled folder is not offered; `vgpred predict -c NAME` reports it
-        if cfg.mode == "image":
+        if cfg.mode == "image" and cfg.context_frames == 1:  # the page animates single photos
             found[name] = folder
     return dict(sorted(found.items(), key=lambda item: item[0] != DEFAULT_MODEL))
 
@@ -59,6 +59,9 @@ class ModelShelf:
         if not predictor.model.needs_image:
             raise UsageError(f"-c {source}: is a {predictor.mode} model; the demo animates photos and needs an "
                              "image-to-video model")
+        if predictor.cfg.context_frames > 1:
+            raise UsageError(f"-c {source}: conditions on {predictor.cfg.context_frames} context frames; the demo "
+                             "animates single photos (continue videos with `vgpred predict CLIP`)")
 
     @property
     def names(self) -> list[str]:

@@ -68,8 +68,9 @@ def markdown_summary(result: dict[str, Any]) -> str:
     diversity and each statistic at the last frame; then a row of the real clips' motion and statistics."""
     names, stats, dist = _per_frame_names(result), _statistic_names(result), _distributional_names(result)
     last = result["settings"]["frames"] - 1
+    given = result["settings"].get("context", 1) - 1  # the last context frame, the input
     header = ["model", "K"]
-    header += ["psnr frame 0 ↑"] if "psnr" in names else []
+    header += [f"psnr frame {given} ↑"] if "psnr" in names else []
     header += [f"{n} {_arrow(n)} best / mean" for n in names]
     header += ["motion", "diversity"] + [f"{n} frame {last}" for n in stats] + [f"{n} ↓" for n in dist]
     rows = []
@@ -96,7 +97,8 @@ def markdown_summary(result: dict[str, Any]) -> str:
              "(1 = as sharp as the input; the real clips' row is the data's own)." if stats else "")
     lines.append(
         f"{settings['num_clips']} clips of {settings['data']}, frames 0 .. {settings['frames'] - 1}, "
-        f"K = {settings['k']}, seed {settings['seed']}; averages over horizons 1 .. {settings['frames'] - 1}; "
+        f"K = {settings['k']}, seed {settings['seed']}; averages over horizons {given + 1} .. {settings['frames'] - 1}"
+        + (f" (frames 0 .. {given} given)" if given else "") + "; "
         f"best-of-K picks per video the sample with the best mean over the horizons; "
         f"real clips' motion {_fmt(data['motion'])}." + sharp
     )
@@ -109,8 +111,8 @@ def markdown_horizons(result: dict[str, Any], metric: str) -> str:
 
     A statistic has one row per model (the mean of its K samples) and a row of the real clips.
     """
-    frames = result["settings"]["frames"]
-    header = ["model", "aggregation", "0 (input)"] + [str(t) for t in range(1, frames)]
+    frames, given = result["settings"]["frames"], result["settings"].get("context", 1) - 1
+    header = ["model", "aggregation", f"{given} (input)"] + [str(t) for t in range(given + 1, frames)]
     rows = []
     if METRICS.get(metric).kind == "statistic":
         for name, k, curve in _statistic_rows(result, metric):
@@ -171,14 +173,15 @@ def _plot(result: dict[str, Any], path: Path) -> None:
     fig = Figure(figsize=(5 * (len(names) + len(stats)), 4), layout="constrained")
     axes = fig.subplots(1, len(names) + len(stats), squeeze=False)[0]
     horizons = result["settings"]["horizons"]
+    given = horizons[0] - 1  # the last context frame: the input
     colors = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     index = {name: i for i, name in enumerate(result["models"])}
     for ax, metric in zip(axes[len(names):], stats):  # frame 0 included: a blurred reconstruction shows there
         for name, k, curve in _statistic_rows(result, metric):
             style = dict(color="black", ls="--") if k is None else dict(color=colors[index[name] % len(colors)])
-            ax.plot([0, *horizons], [curve["frame0"], *curve["per_horizon"]], marker="o", ms=3,
+            ax.plot([given, *horizons], [curve["frame0"], *curve["per_horizon"]], marker="o", ms=3,
                     label=name if k is None or k == 1 else f"{name} mean of {k}", **style)
-        ax.set_xlabel("frame index (0: the input)")
+        ax.set_xlabel(f"frame index ({given}: the input)")
         ax.set_ylabel(f"{metric} (frame t / input frame)")
         ax.set_title(f"{metric} vs frame (1 = as sharp as the input)")
         ax.grid(alpha=0.3)

@@ -22,6 +22,7 @@ any computation starts.
 """
 from __future__ import annotations
 
+import collections
 import math
 import os
 import shutil
@@ -330,8 +331,11 @@ def _read_png_folder(path: Path, max_frames: int | None) -> np.ndarray:
     return np.stack(frames)
 
 
-def _decode(path: Path, max_frames: int | None, keep: bool) -> tuple[list[np.ndarray], int, dict]:
-    """Decode the first video stream; return frames (if `keep`), their count and stream facts."""
+def _decode(
+    path: Path, max_frames: int | None, keep: bool, last: int | None = None
+) -> tuple[list[np.ndarray], int, dict]:
+    """Decode the first video stream; return frames (if `keep`; only the last `last` of them when
+    given), their count and stream facts."""
     av = _pyav()
     try:
         with av.open(str(path)) as container:
@@ -341,7 +345,7 @@ def _decode(path: Path, max_frames: int | None, keep: bool) -> tuple[list[np.nda
             stream.thread_type = "AUTO"
             rate = stream.average_rate or stream.guessed_rate
             facts = {"width": stream.width, "height": stream.height, "fps": float(rate) if rate else None}
-            frames, count = [], 0
+            frames, count = collections.deque(maxlen=last), 0
             for frame in container.decode(stream):
                 if max_frames is not None and count >= max_frames:
                     break
@@ -352,7 +356,7 @@ def _decode(path: Path, max_frames: int | None, keep: bool) -> tuple[list[np.nda
         raise VgpredError(f"{path}: not a video PyAV can read: {e}") from None
     if count == 0:
         raise VgpredError(f"{path}: holds no video frames")
-    return frames, count, facts
+    return list(frames), count, facts
 
 
 def read_video(path: PathLike, max_frames: int | None = None) -> torch.Tensor:
@@ -365,6 +369,17 @@ def read_video(path: PathLike, max_frames: int | None = None) -> torch.Tensor:
     if path.is_dir():
         return torch.from_numpy(_read_png_folder(path, max_frames))
     frames, _, _ = _decode(path, max_frames, keep=True)
+    return torch.from_numpy(np.stack(frames))
+
+
+def read_last_frames(path: PathLike, count: int) -> torch.Tensor:
+    """The last ``count`` frames of a video file or PNG folder (all of them when it has fewer), decoded
+    one at a time so that only ``count`` are held. Returns ``(T, H, W, 3)`` uint8 RGB, T <= count."""
+    path = Path(path)
+    _check_input(path)
+    if path.is_dir():
+        return torch.from_numpy(_read_png_folder(path, None)[-count:])
+    frames, _, _ = _decode(path, None, keep=True, last=count)
     return torch.from_numpy(np.stack(frames))
 
 

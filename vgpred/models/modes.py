@@ -11,7 +11,8 @@ inputs it requires and whether the discriminator sees the label.
   broadcast over the 4x4 grid and joined to it, so one photo yields many futures
   (``latent_dim = 0`` gives the deterministic regressor of the authors' code). With
   ``model.skips`` the encoder's finer maps also go to the generator (U-Net skips), so
-  the photo's detail does not have to pass the 4x4 code.
+  the photo's detail does not have to pass the 4x4 code. With ``model.context_frames = k``
+  the encoder reads k frames (:meth:`Conditioner.context_from` picks them from a clip).
 """
 from __future__ import annotations
 
@@ -62,9 +63,17 @@ class Conditioner(nn.Module):
         if cfg.skips and not cls.needs_image:
             raise VgpredError(f"model.skips=true: only the image mode has an encoder to skip from (mode is {cfg.mode})")
 
+        if cfg.context_frames > 1 and not cls.needs_image:
+            raise VgpredError(f"model.context_frames={cfg.context_frames}: only the image mode conditions on "
+                              f"frames (mode is {cfg.mode})")
+
     @classmethod
     def discriminator_classes(cls, cfg: ModelConfig) -> int:
         return 0
+
+    def context_from(self, clips: torch.Tensor) -> torch.Tensor | None:
+        """What ``forward`` takes as ``image`` from real clips ``(B, C, T, H, W)``: None (no image)."""
+        return None
 
     def forward(self, z: torch.Tensor, label: torch.Tensor | None, image: torch.Tensor | None) -> Contexts:
         raise NotImplementedError
@@ -126,7 +135,22 @@ class ImageConditioned(Conditioner):
         self.encoder = FrameEncoder(cfg, layout)
         self.fg_channels = self.bg_channels = self.encoder.out_channels + cfg.latent_dim
 
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        super().check_config(cfg)
+        if cfg.context_frames >= cfg.frames:
+            raise VgpredError(f"model.context_frames={cfg.context_frames}: must be below model.frames={cfg.frames} "
+                              "(the video starts with the context frames and predicts the rest)")
+
+    def context_from(self, clips: torch.Tensor) -> torch.Tensor:
+        """Frame 0 ``(B, C, H, W)`` of clips ``(B, C, T, H, W)``, or with ``model.context_frames = k > 1``
+        frames 0 .. k-1 ``(B, C, k, H, W)``."""
+        k = self.cfg.context_frames
+        return clips[:, :, 0] if k == 1 else clips[:, :, :k]
+
     def forward(self, z, label, image):
+        if image.dim() == 5:  # (B, C, k, H, W) context frames -> (B, C * k, H, W)
+            image = image.flatten(1, 2)
         maps = self.encoder.features(image)  # pixels side first, the 4x4 code last
         code = maps[-1]
         if z.shape[1] > 0:

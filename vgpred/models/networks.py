@@ -325,12 +325,16 @@ class Discriminator(nn.Module):
 
 
 class FrameEncoder(nn.Module):
-    """First-frame encoder of the image-to-video model: (B, C, H, W) -> (B, C', 4, 4)."""
+    """First-frame encoder of the image-to-video model: (B, C, H, W) -> (B, C', 4, 4).
+
+    With ``model.context_frames = k > 1`` it reads the k context frames stacked along the
+    channels, (B, C * k, H, W) (channel-major: colour c of frame t is channel ``c * k + t``).
+    """
 
     def __init__(self, cfg: ModelConfig, layout: Layout):
         super().__init__()
         layers: list[nn.Module] = []
-        cin = cfg.channels
+        cin = cfg.channels * cfg.context_frames
         for i, cout in enumerate(layout.encoder_channels):
             layers.append(nn.Conv2d(cin, cout, 4, 2, 1, bias=i == 0))
             if i > 0:

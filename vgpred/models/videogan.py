@@ -36,6 +36,11 @@ class VideoGenerator(nn.Module):
         render: (B, C, H', W') in [-1, 1], the same photo at any size and aspect ratio
         (motion foreground): the motion predicted from ``image`` moves it, so the video
         comes out at (H', W'). Returns a :class:`GeneratorOutput`.
+
+    With ``model.context_frames = k > 1``, ``image`` (and ``render``) are the k context frames
+    ``(B, C, k, H, W)``, oldest first: the encoder reads all of them, the motion foreground
+    moves the last, and the video's first k frames are the context frames themselves,
+    followed by T - k predicted ones (:func:`start_with_context`).
     """
 
     def __init__(self, cfg: ModelConfig):
@@ -77,8 +82,45 @@ class VideoGenerator(nn.Module):
         if render is not None and not self.renders_photo:
             raise VgpredError(f"render: the {self.cfg.foreground} foreground paints its frames at "
                               f"{self.cfg.resolution}x{self.cfg.resolution}; only motion models move a photo of another size")
+        k = self.cfg.context_frames
+        source = image if render is None else render
+        if k > 1:
+            _check_context(image, "image", k)
+            _check_context(source, "render", k)
         fg, bg, skips = self.conditioner(z, label, image)
-        return self.generator(fg, bg, skips, image if render is None else render)
+        if k == 1:
+            return self.generator(fg, bg, skips, source)
+        return start_with_context(self.generator(fg, bg, skips, source[:, :, -1]), source)
+
+    def context_from(self, clips: torch.Tensor) -> torch.Tensor | None:
+        """The ``image`` that ``forward`` takes, from real clips ``(B, C, T, H, W)``: None (no image),
+        frame 0 ``(B, C, H, W)``, or the first ``model.context_frames`` frames ``(B, C, k, H, W)``."""
+        return self.conditioner.context_from(clips)
+
+
+def _check_context(x: torch.Tensor | None, name: str, k: int) -> None:
+    if x is None or x.dim() != 5 or x.shape[2] != k:
+        got = "None" if x is None else tuple(x.shape)
+        raise ValueError(f"{name}: a model with {k} context frames takes (B, C, {k}, H, W), got {got}")
+
+
+def start_with_context(out: GeneratorOutput, context: torch.Tensor) -> GeneratorOutput:
+    """The video that starts with the k ``context`` frames ``(B, C, k, H, W)`` and goes on with the
+    generator's frames 1 .. T-k (its frame 0 stands for the last context frame, the one it was
+    predicted from: the photo of the motion foreground). Context frames are shown with mask 1,
+    foreground = the frame itself, flow 0, so ``video = mask * fg + (1 - mask) * bg`` still holds."""
+    k, t = context.shape[2], out.video.shape[2]
+    context = context.to(out.video.dtype)
+
+    def join(first: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([first, x[:, :, 1:t - k + 1]], dim=2)
+
+    ones = torch.ones_like(out.mask[:, :, :1]).expand(-1, -1, k, -1, -1)
+    return GeneratorOutput(
+        join(context, out.video), join(context, out.foreground),
+        join(out.background[:, :, :1].expand(-1, -1, k, -1, -1), out.background), join(ones, out.mask),
+        None if out.flow is None else join(torch.zeros_like(out.flow[:, :, :1]).expand(-1, -1, k, -1, -1), out.flow),
+    )
 
 
 def build_discriminator(cfg: ModelConfig) -> Discriminator:

@@ -107,12 +107,12 @@ def kl_to_prior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 def mode_seeking(video_a: torch.Tensor, video_b: torch.Tensor, z_a: torch.Tensor,
-                 z_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                 z_b: torch.Tensor, first: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """MSGAN's term for two videos ``(B, C, T, H, W)`` of the same photos from ``z_a``, ``z_b`` ``(B, D)``.
 
-    Returns ``(loss, ratio)``: ``ratio = mean |a - b| over frames 1 .. T-1 / mean |z_a - z_b|``
-    and ``loss = 1 / (ratio + eps)``.
+    Returns ``(loss, ratio)``: ``ratio = mean |a - b| over the predicted frames first .. T-1 /
+    mean |z_a - z_b|`` and ``loss = 1 / (ratio + eps)`` (``first``: the number of given frames).
     """
-    apart = (video_a[:, :, 1:].float() - video_b[:, :, 1:].float()).abs().mean()
+    apart = (video_a[:, :, first:].float() - video_b[:, :, first:].float()).abs().mean()
     ratio = apart / (z_a.float() - z_b.float()).abs().mean()
     return 1 / (ratio + MODE_SEEKING_EPS), ratio

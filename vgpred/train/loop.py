@@ -63,7 +63,7 @@ def _standing_inputs(dataset, model: VideoGenerator, cfg: Config, device: torch.
         items = [dataset[i] for i in part] if model.needs_image or model.needs_label else []
         z = torch.randn(len(part), cfg.model.latent_dim, generator=gen).to(device)
         label = torch.tensor([it[1] for it in items], device=device) if model.needs_label else None
-        image = torch.stack([it[0][:, 0] for it in items]).to(device) if model.needs_image else None
+        image = torch.stack([model.context_from(it[0][None])[0] for it in items]).to(device) if model.needs_image else None
         yield z, label, image
 
 

@@ -307,7 +307,7 @@ class RunDir:
         labels = None
         if model.needs_label:
             labels = torch.arange(n) % cfg.model.num_classes
-        images = torch.stack([c[0][:, 0] for c in clips]) if model.needs_image else None
+        images = torch.stack([model.context_from(c[0][None])[0] for c in clips]) if model.needs_image else None
         return {"z": z, "label": labels, "image": images}
 
     @torch.no_grad()

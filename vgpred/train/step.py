@@ -68,7 +68,8 @@ class GanStep:
         if self.memory_channels_last:
             real = channels_last(real)
         label = labels.to(self.device, non_blocking=True) if self.gen.needs_label else None
-        image = real[:, :, 0] if self.gen.needs_image else None
+        image = self.gen.context_from(real)  # frame 0, the context frames, or None (no image)
+        known_frames = cfg.model.context_frames  # the video's first frames that were given, not predicted
         z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device)
         latents = [z]  # the prior's first; the posterior's and a second prior's when their terms are on
         mu = logvar = None
@@ -109,21 +110,24 @@ class GanStep:
         if cfg.model.two_stream and cfg.loss.mask_l1 > 0 and not self.gen.needs_image:
             loss_g = loss_g + cfg.loss.mask_l1 * out.mask.float().abs().mean()
         if image is not None:
-            recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
-            if self.d_train is not None:
-                loss_g = loss_g + cfg.loss.recon_l1 * recon
-                if cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones (GAN + L1)
-                    known = outs[1] if mu is not None else out  # with a posterior: the z that saw the clip
-                    future = (known.video[:, :, 1:].float() - real[:, :, 1:].float()).abs().mean()
-                    loss_g = loss_g + cfg.loss.video_l1 * future
-                    stats["video_l1"] = future.detach()
-            stats["recon_l1"] = recon.detach()
+            recon = None  # k = 1: frame 0 is the model's reconstruction of the photo; k > 1: the given frames
+            if known_frames == 1:
+                recon = (out.video[:, :, 0].float() - image.float()).abs().mean()
+                if self.d_train is not None:
+                    loss_g = loss_g + cfg.loss.recon_l1 * recon
+            if self.d_train is not None and cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones
+                known = outs[1] if mu is not None else out  # with a posterior: the z that saw the clip
+                future = (known.video[:, :, known_frames:].float() - real[:, :, known_frames:].float()).abs().mean()
+                loss_g = loss_g + cfg.loss.video_l1 * future
+                stats["video_l1"] = future.detach()
+            if recon is not None:
+                stats["recon_l1"] = recon.detach()
         if mu is not None:
             kl = kl_to_prior(mu, logvar)
             loss_g = loss_g + cfg.loss.kl * kl
             stats["kl"] = kl.detach()
         if cfg.loss.diversity > 0:
-            seeking, ratio = mode_seeking(out.video, outs[-1].video, latents[0], latents[-1])
+            seeking, ratio = mode_seeking(out.video, outs[-1].video, latents[0], latents[-1], first=known_frames)
             loss_g = loss_g + cfg.loss.diversity * seeking
             stats["mode_seeking"] = ratio.detach()
         optimizers["g"].zero_grad(set_to_none=True)
