@@ -49,7 +49,10 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 7860, device: 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     os.environ["GRADIO_TEMP_DIR"] = str(work.root / "gradio")
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler) if main_thread else None  # `kill` = Ctrl-C
+    # `kill` (SIGTERM) and Ctrl-C (SIGINT) both stop the server and remove its files. SIGINT is set too
+    # because a process started in the background by a script inherits it ignored.
+    stops = (signal.SIGTERM, signal.SIGINT)
+    previous = {sig: signal.signal(sig, signal.default_int_handler) for sig in stops} if main_thread else {}
     try:
         try:
             from vgpred.demo.page import launch
@@ -57,6 +60,6 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 7860, device: 
             raise VgpredError(f"{INSTALL_HINT} ({err})") from None
         launch(shelf, work, host=host, port=port, share=share)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         work.close()
