@@ -74,10 +74,19 @@ def curve(model: dict[str, Any], metric: str, agg: str = "best_of_k") -> list[fl
 def training_facts(run: Path) -> dict[str, Any]:
     """Steps, wall time and throughput of a run folder (``metrics.jsonl``), and its config file."""
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    mid, last = rows[len(rows) // 2], rows[-1]  # throughput over the second half, as the tables report it
-    rate = (last["step"] - mid["step"]) * last["batch_size"] / max(last["seconds"] - mid["seconds"], 1e-9)
-    return {"run": run.name, "steps": last["step"], "seconds": round(last["seconds"], 1),
-            "samples_per_s": round(rate, 2)}
+    # `seconds` counts from the start of each training process: a resumed run starts again from 0,
+    # so the segments are laid end to end (the time between them, when nothing trained, is left out)
+    elapsed, offset, previous, segments = [], 0.0, 0.0, 1
+    for row in rows:
+        if row["seconds"] < previous:
+            offset, segments = offset + previous, segments + 1
+        previous = row["seconds"]
+        elapsed.append(offset + row["seconds"])
+    half = len(rows) // 2  # throughput over the second half, as the tables report it
+    mid, last = rows[half], rows[-1]
+    rate = (last["step"] - mid["step"]) * last["batch_size"] / max(elapsed[-1] - elapsed[half], 1e-9)
+    return {"run": run.name, "steps": last["step"], "seconds": round(elapsed[-1], 1),
+            "samples_per_s": round(rate, 2), "segments": segments}
 
 
 def run_entry(run: Path, config: str) -> dict[str, Any]:
@@ -193,7 +202,9 @@ def main(argv: list[str] | None = None) -> None:
           "sharpness statistic (n/a there).", ""]
     if facts:
         md += [f"`{args.row}` trained {facts['steps']} steps in {facts['seconds'] / 60:.0f} minutes "
-               f"({facts['samples_per_s']} samples/s over the second half) on {machine()['cpu']}.", ""]
+               f"({facts['samples_per_s']} samples/s over the second half"
+               + (f"; {facts['segments']} processes, each resumed from the last one's checkpoint"
+                  if facts["segments"] > 1 else "") + f") on {machine()['cpu']}.", ""]
     chain = "\n".join([*args.before, command])
     md += [body, "Commands:", "", "```bash", chain, "```", ""]
     out = args.results / f"{args.table}+{args.row}"
