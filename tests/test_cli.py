@@ -85,7 +85,9 @@ def test_version_and_models():
     result = call_cli("models")
     assert result.code == 0
     lines = result.out.splitlines()
-    assert any(line.startswith("scenes-64 (default): image 64x64x16") for line in lines), lines
+    assert any(line.startswith("scenes-motion (default): image 64x64x16") for line in lines), lines
+    assert any(line.startswith("scenes-64: image 64x64x16") for line in lines), lines
+    assert any(line.startswith("mfmnist-motion: image 64x64x16") for line in lines), lines
     assert any(line.startswith("mfmnist-64: image 64x64x16") for line in lines), lines
     assert any(line.startswith("mfmnist-label-32: label 32x32x16") for line in lines), lines
 
@@ -98,7 +100,14 @@ def test_readme_first_command_uses_the_bundled_default_model(tmp_path):
     result = run_cli("predict", REPO / "assets" / "examples" / "street.jpg", "-o", out, "--num-samples", "2", "--seed", "0")
     assert result.code == 0, result.err
     for path in (tmp_path / "future-0.mp4", tmp_path / "future-1.mp4"):
-        info = video_info(path)
-        assert (info["frames"], info["width"], info["height"]) == (16, 64, 64)
+        info = video_info(path)  # the default is a motion model: the photo's 4:3 at 512 pixels on the long side
+        assert (info["frames"], info["width"], info["height"]) == (16, 512, 384)
     a, b = read_video(tmp_path / "future-0.mp4"), read_video(tmp_path / "future-1.mp4")
     assert (a.float() - b.float()).abs().mean() > 0  # two different futures
+    import numpy as np
+    from PIL import Image
+
+    photo = np.asarray(Image.open(REPO / "assets" / "examples" / "street.jpg").convert("RGB").resize((512, 384), Image.BICUBIC))
+    first = a[0].numpy()  # (H, W, 3) uint8
+    mse = ((first.astype(np.float64) - photo.astype(np.float64)) ** 2).mean()
+    assert 10 * np.log10(255.0**2 / mse) > 30  # frame 0 is the photo (up to H.264 and the resize filter)

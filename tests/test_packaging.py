@@ -151,7 +151,7 @@ def test_a_wheel_installed_outside_the_checkout_predicts_and_trains(tmp_path):
     assert (work / "future.mp4").stat().st_size > 1000
 
     listed = run(bin_dir / "vgpred", "models")
-    assert "scenes-64" in listed.stdout and "mfmnist-64" in listed.stdout, listed.stdout + listed.stderr
+    assert "scenes-motion (default)" in listed.stdout and "mfmnist-64" in listed.stdout, listed.stdout + listed.stderr
 
     made = run(bin_dir / "vgpred", "data", "moving-mnist", "clips", "--idx", FASHION_MNIST, "--num", 4,
                "--size", 64, "--frames", 16, "--no-progress")

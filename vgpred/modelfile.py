@@ -25,7 +25,7 @@ FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 MODELS_DIR = ASSETS_DIR / "models"
-DEFAULT_MODEL = "scenes-64"
+DEFAULT_MODEL = "scenes-motion"
 PICKLE_SUFFIXES = {".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar"}
 # Floating-point types a model folder's weights may be stored in; all load as float32.
 WEIGHT_DTYPES = ("float32", "float16", "bfloat16", "float64")

@@ -2,7 +2,7 @@
 
 Example:
     >>> from vgpred import VideoPredictor
-    >>> predictor = VideoPredictor.from_pretrained()            # bundled scenes-64
+    >>> predictor = VideoPredictor.from_pretrained()            # bundled scenes-motion (the default)
     >>> out = predictor("photo.jpg", num_samples=4, seed=0)
     >>> out.frames.shape                                        # (4, 3, T, H, W) in [-1, 1]
     >>> out.save("future.mp4")                                  # future-0.mp4 ... future-3.mp4

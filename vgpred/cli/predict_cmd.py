@@ -28,7 +28,7 @@ def predict(
                   "folder of PNG frames): its last k frames are the context, k = the model's context_frames.",
         show_default=False),
     out: Path = typer.Option(..., "-o", "--out", help=OUT_HELP, show_default=False),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help=CHECKPOINT_HELP + " Default: the bundled scenes-64."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", "-c", help=CHECKPOINT_HELP + " Default: the bundled scenes-motion."),
     num_samples: int = typer.Option(1, "--num-samples", "-n", help="How many futures to draw; N > 1 writes OUT-0, OUT-1, ..."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Random seed for reproducible futures (default: random)."),
     fps: Optional[float] = typer.Option(None, "--fps", help="Playback rate, 0.1 to 240 frames per second (default: the model's)."),
