@@ -145,16 +145,21 @@ def read_model_config(directory: Path) -> tuple[ModelConfig, dict[str, Any]]:
             raise VgpredError(f"{path}: format version {version} is too old to load (no upgrade step)")
         data = MIGRATIONS[version](data)
         version += 1
+    return _model_section(data, path), data
+
+
+def _model_section(data: dict, path: Path) -> ModelConfig:
+    """The checked network settings of a model or discriminator folder's ``config.json``."""
+    from vgpred.models.videogan import check_model_config
+
     if not isinstance(data.get("model"), dict):
         raise VgpredError(f"{path}: missing the 'model' section")
     cfg = model_config_from_dict(data["model"], str(path))
-    from vgpred.models.videogan import check_model_config
-
     try:
         check_model_config(cfg)
     except VgpredError as err:
         raise VgpredError(f"{path}: {err}") from None
-    return cfg, data
+    return cfg
 
 
 def _to_model_dtypes(state: dict, expected: dict, weights: Path) -> dict:
@@ -253,7 +258,7 @@ def load_discriminator(path: str | os.PathLike, device: str = "cpu"):
     """A discriminator folder written by :func:`save_discriminator`: ``(discriminator in eval mode, ModelConfig)``."""
     import torch
 
-    from vgpred.models.videogan import build_discriminator, check_model_config
+    from vgpred.models.videogan import build_discriminator
 
     directory = Path(path)
     config = directory / CONFIG_NAME
@@ -269,13 +274,7 @@ def load_discriminator(path: str | os.PathLike, device: str = "cpu"):
     if data.get("format_version") != DISCRIMINATOR_FORMAT_VERSION:
         raise VgpredError(f"{config}: format version {data.get('format_version')!r} is not "
                           f"{DISCRIMINATOR_FORMAT_VERSION}; convert the file again with this vgpred")
-    if not isinstance(data.get("model"), dict):
-        raise VgpredError(f"{config}: missing the 'model' section")
-    cfg = model_config_from_dict(data["model"], str(config))
-    try:
-        check_model_config(cfg)
-    except VgpredError as err:
-        raise VgpredError(f"{config}: {err}") from None
+    cfg = _model_section(data, config)
     with torch.device("meta"):
         disc = build_discriminator(cfg)
     disc.load_state_dict(_checked_state(directory / DISCRIMINATOR_WEIGHTS, disc.state_dict()), assign=True)
