@@ -284,10 +284,12 @@ class Benchmark:
         return overrides, config_hash(self.config(config), [f"--mode={mode}", *step_args, *overrides], data)
 
     def train(self, name: str, config: str, mode: str, data: Path, steps: int | None,
-              overrides: list[str] | tuple[str, ...] = ()) -> TrainedRun:
+              overrides: list[str] | tuple[str, ...] = (), threads: int | None = None) -> TrainedRun:
         """``vgpred train`` with ``configs/<config>.yaml``, or the finished run of the same hash.
 
         ``steps`` None keeps the YAML's ``train.steps``; smoke scale adds the smoke overrides.
+        ``threads``: the training process's CPU threads (see :meth:`vgpred`; training is bit-exact
+        whatever the thread count only up to float summation order, so the config hash ignores it).
         """
         overrides, key = self.run_key(config, mode, data, steps, overrides)
         yaml_path = self.config(config)
@@ -299,11 +301,12 @@ class Benchmark:
             self.log(f"reusing {finished[-1]} (same config hash {key}; --no-reuse retrains)")
             path, reused = finished[-1], True
         elif previous and not self.args.no_reuse and (previous[-1] / "checkpoints").is_dir():
-            out = self.vgpred("train", "--resume", previous[-1], "--data", data, "--no-progress", log=f"train-{name}")
+            out = self.vgpred("train", "--resume", previous[-1], "--data", data, "--no-progress", log=f"train-{name}",
+                              threads=threads)
             path, reused = Path(out.strip().splitlines()[-1]), False
         else:
             out = self.vgpred("train", *overrides, "--mode", mode, "--data", data, "--config", yaml_path,
-                              "--out", root, *step_args, "--no-progress", log=f"train-{name}")
+                              "--out", root, *step_args, "--no-progress", log=f"train-{name}", threads=threads)
             path, reused = Path(out.strip().splitlines()[-1]), False
         if not (path / "export" / "config.json").is_file():
             raise SystemExit(f"[{self.table}] {path}: training ended without export/ (interrupted?)")
@@ -314,6 +317,17 @@ class Benchmark:
                          reused)
         self.runs[name] = run
         return run
+
+    def train_side_by_side(self, jobs: list[tuple[Any, ...]]) -> list[TrainedRun]:
+        """:meth:`train` for each job (its positional arguments), all at once, the machine's cores
+        shared out (one thread each on a 2-core machine): small networks train faster side by side
+        than one after the other with every thread. Stops on the first failure, after the others end."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        threads = max(1, (os.cpu_count() or 1) // max(1, len(jobs)))
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            futures = [pool.submit(self.train, *job, threads=threads) for job in jobs]
+        return [future.result() for future in futures]
 
     def model_folder(self, run: TrainedRun) -> Path:
         """A copy of the run's export/ named after the run (``vgpred evaluate`` names models by folder)."""
