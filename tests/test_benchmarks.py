@@ -549,3 +549,20 @@ def test_mfmnist_checkpoints_rule_counts_both_metrics_then_ssim_then_the_earlier
     assert choose(result, ["c", "a2", "b"])[0] == "a2"  # a tie goes to the earlier candidate
     with pytest.raises(SystemExit, match="no checkpoint of step 7"):
         keep_checkpoint(Path("/nonexistent-run"), 7, "test")
+
+
+def test_rollout_photos_quick_composed_rollouts_stay_sharper(tmp_path):
+    """benchmarks/rollout_photos.py on the bundled mfmnist-motion: composing each piece's flow with the
+    one before reads the photo once, so the rolled-out video keeps more of its sharpness than re-sampling."""
+    proc = subprocess.run([sys.executable, str(BENCH / "rollout_photos.py"), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "rollout_photos-quick.json").read_text())
+    assert "reproduce with: python benchmarks/rollout_photos.py --quick" in proc.stdout
+    (row,) = data["rows"]
+    assert row["model"] == "mfmnist-motion" and row["frames"] == 32
+    composed, resampled = row["composed"], row["re-sampled"]
+    assert len(composed["sharpness_per_frame"]) == 32
+    assert composed["sharpness_last_over_first_predicted"] > resampled["sharpness_last_over_first_predicted"]
+    assert composed["seam_ratio"] < 1.5 and composed["mean_step_per_frame"] > 0.01
+    assert "| mfmnist-motion | fashion-digits.png |" in (tmp_path / "rollout_photos-quick.md").read_text()

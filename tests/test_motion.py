@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from tests.conftest import assert_one_line_error, call_cli, save_tiny_model, tiny_model_config
 from vgpred.errors import VgpredError
@@ -258,3 +259,71 @@ def test_the_motion_preset_builds_and_the_paper_preset_stays_pixels():
     model = VideoGenerator(cfg.model)
     assert model.generator.video_head[0].weight.shape[1] == 2
     assert build_config("paper").model.foreground == "pixels"
+
+
+# --- rollout: later pieces composed into moves of the first photo -------------------------------
+
+def _shift(pixels_x: float, pixels_y: float, b: int, h: int, w: int) -> torch.Tensor:
+    """A constant flow ``(B, 2, H, W)`` reading each pixel from (x + pixels_x, y + pixels_y)."""
+    flow = torch.zeros(b, 2, h, w)
+    flow[:, 0], flow[:, 1] = 2 * pixels_x / w, 2 * pixels_y / h
+    return flow
+
+
+def _warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    from vgpred.models.motion import _sample
+
+    b, c, h, w = x.shape
+    grid = F.affine_grid(torch.eye(2, 3).expand(b, 2, 3), [b, c, h, w], align_corners=False)
+    return _sample(x, grid + flow.permute(0, 2, 3, 1))
+
+
+def _one_frame(video, foreground, background, mask, flow):
+    from vgpred.models.networks import GeneratorOutput
+
+    return GeneratorOutput(*(x.unsqueeze(2) for x in (video, foreground, background, mask, flow)))
+
+
+def test_composing_a_piece_equals_warping_the_last_frame_for_whole_pixel_moves():
+    """m * warp(last, g) + (1 - m) * bg, where last = M' * warp(photo, h') + (1 - M') * bg': the same frame."""
+    from vgpred.models.motion import compose_piece
+
+    torch.manual_seed(0)
+    b, c, h, w = 2, 3, 24, 32
+    photo = torch.rand(b, c, h, w) * 2 - 1
+    h1, m1, bg1 = _shift(2, -1, b, h, w), torch.rand(b, 1, h, w), torch.rand(b, c, h, w) * 2 - 1
+    fg1 = _warp(photo, h1)
+    last = _one_frame(m1 * fg1 + (1 - m1) * bg1, fg1, bg1, m1, h1)
+    g, m2, bg2 = _shift(-3, 2, b, h, w), torch.rand(b, 1, h, w), torch.rand(b, c, h, w) * 2 - 1
+    piece = _one_frame(torch.zeros(b, c, h, w), torch.zeros(b, c, h, w), bg2, m2, g)
+    out = compose_piece(photo, last, piece)
+    expected = m2 * _warp(last.video[:, :, 0], g) + (1 - m2) * bg2
+    inside = (slice(None), slice(None), 0, slice(4, -4), slice(4, -4))  # away from the border clamp
+    assert torch.allclose(out.video[inside], expected[inside[:2] + inside[3:]], atol=1e-5)
+    # the layers describe the composed frame: flow and mask relative to the first photo
+    assert torch.allclose(out.flow[inside], (h1 + g)[inside[:2] + inside[3:]], atol=1e-6)
+    assert torch.allclose(out.video, out.mask * out.foreground + (1 - out.mask) * out.background, atol=1e-4)
+
+
+def test_composed_sub_pixel_moves_read_the_photo_once_instead_of_blurring_it_twice():
+    """Half a pixel right, then half a pixel back: composed, the photo itself; re-sampled, a blur of it."""
+    from vgpred.models.motion import compose_piece
+
+    torch.manual_seed(0)
+    b, c, h, w = 1, 3, 32, 32
+    photo = torch.rand(b, c, h, w) * 2 - 1
+    ones = torch.ones(b, 1, h, w)
+    h1 = _shift(0.5, 0, b, h, w)
+    fg1 = _warp(photo, h1)
+    last = _one_frame(fg1, fg1, torch.zeros(b, c, h, w), ones, h1)
+    back = _shift(-0.5, 0, b, h, w)
+    piece = _one_frame(torch.zeros(b, c, h, w), torch.zeros(b, c, h, w), torch.zeros(b, c, h, w), ones, back)
+    composed = compose_piece(photo, last, piece).video[:, :, 0]
+    resampled = _warp(fg1, back)
+    inside = (slice(None), slice(None), slice(2, -2), slice(2, -2))
+    assert torch.allclose(composed[inside], photo[inside], atol=1e-5)
+
+    def sharpness(x):
+        return float((x[..., :, 1:] - x[..., :, :-1]).abs().mean())
+
+    assert sharpness(resampled[inside]) < 0.8 * sharpness(photo[inside])

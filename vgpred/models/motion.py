@@ -119,6 +119,59 @@ def animate_photo(
     return GeneratorOutput(video, foreground, background, mask, flow)
 
 
+def _sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B, K, H, W)`` read at ``grid`` ``(B, H, W, 2)`` (bilinear, border, align_corners=False)."""
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def compose_piece(photo: torch.Tensor, last: GeneratorOutput, piece: GeneratorOutput) -> GeneratorOutput:
+    """A later piece of a rolled-out motion video, re-expressed as a move of the first ``photo``.
+
+    Rolling a motion model out (:func:`vgpred.models.rollout.rollout`) feeds the last frame back
+    as the next photo, so piece n would sample a frame that was itself sampled n - 1 times: every
+    pass adds one bilinear blur, and at the photo's resolution the video softens pass after pass.
+    Instead the piece's flow ``g`` is composed with the one that made that last frame, and the
+    photo is read once: a piece frame is ``m * warp(last, g) + (1 - m) * bg`` with
+    ``last = M' * warp(photo, h') + R'`` (``R'``: what is not the moved photo), so
+
+    ``h = g + warp(h', g)``, ``M = m * warp(M', g)``, ``R = m * warp(R', g) + (1 - m) * bg`` and the
+    frame is ``M * warp(photo, h) + R``: the same video up to where the bilinear reads happen,
+    the photo's detail sampled once. With integer-pixel flows the two are equal exactly.
+
+    Args:
+        photo: ``(B, C, H, W)``: the photo that the first piece moved (its last context frame).
+        last: the video so far's last frame as one-frame layers ``(B, ·, 1, H, W)``, its ``flow``
+            and ``mask`` relative to ``photo`` (the first piece's own, or an earlier composed one).
+        piece: the new piece's frames, ``flow`` relative to ``last``'s frame (at the same H, W).
+    Returns:
+        :class:`GeneratorOutput` of the piece's frames, ``flow`` and ``mask`` relative to
+        ``photo``, ``foreground = warp(photo, flow)``, and ``background`` the non-photo part
+        ``R / (1 - M)`` (the piece's own background where the photo covers nearly all of it),
+        so ``video = mask * foreground + (1 - mask) * background`` still holds.
+    """
+    b, c, height, width = photo.shape
+    n = piece.video.shape[2]
+    # every frame's read of a (B, K, H, W) map in one grid_sample: the n frames' grids stacked along the height
+    identity = F.affine_grid(torch.eye(2, 3, device=photo.device).expand(b, 2, 3), [b, c, height, width],
+                             align_corners=False).repeat(1, n, 1, 1)
+
+    def read(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:  # (B, K, H, W) at (B, 2, n, H, W) -> (B, K, n, H, W)
+        grid = identity + flow.permute(0, 2, 3, 4, 1).reshape(b, n * height, width, FLOW_CHANNELS)
+        return _sample(x, grid).view(b, x.shape[1], n, height, width)
+
+    prev_mask = last.mask[:, :, -1].float()
+    prev_rest = last.video[:, :, -1].float() - prev_mask * last.foreground[:, :, -1].float()
+    g, m, piece_background = piece.flow.float(), piece.mask.float(), piece.background.float()
+    moved = read(torch.cat([last.flow[:, :, -1].float(), prev_mask, prev_rest], dim=1), g)
+    flow = g + moved[:, :FLOW_CHANNELS]
+    mask = m * moved[:, FLOW_CHANNELS:FLOW_CHANNELS + 1]
+    rest = m * moved[:, FLOW_CHANNELS + 1:] + (1 - m) * piece_background
+    foreground = read(photo.float(), flow)
+    uncovered = 1 - mask
+    background = torch.where(uncovered > 1e-3, rest / uncovered.clamp_min(1e-3), piece_background).clamp(-1, 1)
+    return GeneratorOutput(mask * foreground + rest, foreground, background, mask, flow)
+
+
 def flow_to_rgb(flow: torch.Tensor) -> torch.Tensor:
     """A flow field as colours: hue is the direction, saturation the length, white is still.
 

@@ -12,6 +12,9 @@ Each piece draws fresh noise (``noise()``), so a seeded generator gives the same
 again. Motion models render at the photo's size: their next context is the last frames at
 that size (the next photo to move) and, for the encoder, the same frames resized to the
 network's (:func:`network_frames`, as :meth:`vgpred.predictor.VideoPredictor.network_input`).
+What the network predicts from that frame is then composed with the move that made it
+(:func:`vgpred.models.motion.compose_piece`), so every frame reads the first photo once
+instead of re-sampling a frame that was itself resampled: no blur added pass after pass.
 
 Example:
     >>> from vgpred.config import ModelConfig
@@ -88,7 +91,7 @@ def _cut(out: GeneratorOutput, start: int, stop: int) -> GeneratorOutput:
 
 @torch.no_grad()
 def rollout(model: torch.nn.Module, context: torch.Tensor, frames: int, noise: Callable[[], torch.Tensor],
-            render: torch.Tensor | None = None) -> GeneratorOutput:
+            render: torch.Tensor | None = None, compose: bool = True) -> GeneratorOutput:
     """``frames`` frames from an image-mode :class:`~vgpred.models.videogan.VideoGenerator`.
 
     Args:
@@ -99,20 +102,38 @@ def rollout(model: torch.nn.Module, context: torch.Tensor, frames: int, noise: C
         noise: draws the ``(B, latent_dim)`` noise of one pass; called once per pass.
         render: motion models: the context at the size to render (same form as ``context``,
             any H, W), or None.
+        compose: motion models: compose each later piece into a move of the first photo
+            (the default); False re-samples the last frame each pass, as a comparison
+            (``benchmarks/rollout_photos.py`` measures both).
     Returns:
-        :class:`GeneratorOutput` with ``frames`` frames; each layer joined the same way
-        (a motion piece's flow is relative to that piece's own last context frame).
+        :class:`GeneratorOutput` with ``frames`` frames; each layer joined the same way. Motion
+        models: every piece moves the first pass's photo (:func:`~vgpred.models.motion.compose_piece`:
+        flows composed, the photo sampled once per frame, so passes do not add blur), and the
+        layers' flow and mask are relative to that photo throughout.
     """
     t, k, res = model.cfg.frames, model.cfg.context_frames, model.cfg.resolution
     out = model(noise(), None, context, render)
     pieces, made = [_cut(out, 0, frames)], t
+    moves = compose and bool(getattr(model, "renders_photo", False))
+    if moves:  # motion: later pieces are composed into moves of this photo (compose_piece)
+        from vgpred.models.motion import compose_piece
+
+        source = context if render is None else render
+        photo = (source if k == 1 else source[:, :, -1]).float()
     for _ in range(pieces_needed(frames, t, k) - 1):
         last = out.video[:, :, -k:].float()
         following = _as_context(last, k)
         image = _as_context(_resized(last, res), k)
+        previous = _cut(out, t - 1, t)
         out = model(noise(), None, image, following if render is not None else None)
+        if moves:
+            out = _joined([_cut(out, 0, k), compose_piece(photo, previous, _cut(out, k, t))])
         pieces.append(_cut(out, k, k + frames - made))
         made += t - k
-    if len(pieces) == 1:
-        return pieces[0]
-    return GeneratorOutput(*(None if parts[0] is None else torch.cat(parts, dim=2) for parts in zip(*pieces)))
+    return pieces[0] if len(pieces) == 1 else _joined(pieces)
+
+
+def _joined(pieces: list[GeneratorOutput]) -> GeneratorOutput:
+    """The pieces' frames one after the other, each layer alike."""
+    return GeneratorOutput(*(None if parts[0] is None else torch.cat(parts, dim=2)
+                             for parts in zip(*pieces)))
