@@ -271,6 +271,20 @@ def test_predict_bad_options(models, photo, out_dir, args, message):
     assert _everything(out_dir) == []
 
 
+def test_videos_too_large_for_memory_are_refused_before_any_pass(models, photo, out_dir, monkeypatch):
+    """The frames and layers asked for are checked against the free memory: one line, nothing written."""
+    import vgpred.predictor
+
+    monkeypatch.setattr(vgpred.predictor, "available_memory", lambda device: 50 * 1024 ** 2)  # 50 MiB free
+    # the tiny model's 32x32 frames: 64 videos of 1024 frames and their layers are 2.5 GiB
+    result = call_cli("predict", photo, "-o", out_dir / "f.mp4", "-c", models["image"], *CPU, "-n", "64",
+                      "--frames", "1024")
+    assert_one_line_error(result, "64 video(s) of 1024 frames at 32x32 need about 2.5 GiB", "0.0 GiB free",
+                          "--frames, -n, --size")
+    assert _everything(out_dir) == []
+    assert call_cli("predict", photo, "-o", out_dir / "f.mp4", "-c", models["image"], *CPU).code == 0
+
+
 @pytest.mark.parametrize(
     "name,message",
     [

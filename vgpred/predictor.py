@@ -316,13 +316,48 @@ class VideoPredictor:
             from vgpred.models.rollout import rollout
 
             context = self.prepare_context(image, fit=fit, size=size)  # (C, k, H, W)
+            self._check_memory(num_samples, length, *context.shape[-2:])
             small = torch.stack([self.network_input(f) for f in context.unbind(1)], dim=1)
             cond_image = self._batch(small, num_samples)
             render = self._batch(context, num_samples) if self.renders_photo else None
             out = rollout(self.model, cond_image, length, noise, render)
         return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)
 
+    def _check_memory(self, num_samples: int, frames: int, height: int, width: int) -> None:
+        """Refuse, in one line and before any pass, videos whose frames and layers would not fit in memory.
+
+        The output holds ``num_samples x frames`` float32 frames of the video, foreground and
+        background (C channels each), mask (1) and flow (2, motion models), which is a lower bound
+        on what predicting them takes; checked against the free memory of the model's device
+        (MemAvailable on Linux CPUs; not checked where that is unknown).
+        """
+        c = self.cfg.channels
+        needed = 4 * num_samples * frames * height * width * (3 * c + 1 + (2 if self.renders_photo else 0))
+        free = available_memory(self.device)
+        if free is not None and needed > free:
+            gib = 1024 ** 3
+            raise VgpredError(f"{num_samples} video(s) of {frames} frames at {width}x{height} need about "
+                              f"{needed / gib:.1f} GiB for their frames and layers, more than the {free / gib:.1f} GiB "
+                              "free: ask for fewer frames, fewer samples or a smaller size (--frames, -n, --size)")
+
     def _batch(self, context: torch.Tensor, n: int) -> torch.Tensor:
         """``(C, k, H, W)`` -> the model's ``image`` for n samples: ``(n, C, H, W)`` when k = 1, else ``(n, C, k, H, W)``."""
         x = context.to(self.device).unsqueeze(0).expand(n, -1, -1, -1, -1)
         return x[:, :, 0] if x.shape[2] == 1 else x
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes free for new tensors on ``device``: MemAvailable of /proc/meminfo for the CPU (Linux),
+    the driver's free memory for CUDA; None where neither is known."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
