@@ -136,7 +136,7 @@ def compose_piece(photo: torch.Tensor, last: GeneratorOutput, piece: GeneratorOu
 
     ``h = g + warp(h', g)``, ``M = m * warp(M', g)``, ``R = m * warp(R', g) + (1 - m) * bg`` and the
     frame is ``M * warp(photo, h) + R``: the same video up to where the bilinear reads happen,
-    the photo's detail sampled once. With integer-pixel flows the two are equal exactly.
+    the photo's detail sampled once. With whole-pixel flows the two are equal away from the borders.
 
     Args:
         photo: ``(B, C, H, W)``: the photo that the first piece moved (its last context frame).
