@@ -22,8 +22,8 @@ frames become the next context). Moving Fashion-MNIST numbers are not comparable
 published Moving MNIST ones (other digits: clothes, with more texture).
 
     python benchmarks/table6_context.py --scale smoke   # ~1 minute, tiny widths
-    python benchmarks/table6_context.py --scale full    # the two models train side by side, one thread each
-                                                        # on a 2-core machine
+    python benchmarks/table6_context.py --scale full    # 82 min on 2 AMD EPYC cores: the two models train
+                                                        # side by side, one thread each
 """
 from __future__ import annotations
 
