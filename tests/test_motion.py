@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from tests.conftest import assert_one_line_error, call_cli, save_tiny_model, tiny_model_config
 from vgpred.errors import VgpredError
@@ -271,11 +270,10 @@ def _shift(pixels_x: float, pixels_y: float, b: int, h: int, w: int) -> torch.Te
 
 
 def _warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    from vgpred.models.motion import _sample
+    from vgpred.models.motion import _identity_grid, _sample
 
     b, c, h, w = x.shape
-    grid = F.affine_grid(torch.eye(2, 3).expand(b, 2, 3), [b, c, h, w], align_corners=False)
-    return _sample(x, grid + flow.permute(0, 2, 3, 1))
+    return _sample(x, _identity_grid(b, h, w, x.device) + flow.permute(0, 2, 3, 1))
 
 
 def _one_frame(video, foreground, background, mask, flow):

@@ -57,6 +57,16 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
 
 
+def _identity_grid(n: int, height: int, width: int, device) -> torch.Tensor:
+    """``(n, H, W, 2)``: each pixel's own position in grid_sample's coordinates (align_corners=False)."""
+    return F.affine_grid(torch.eye(2, 3, device=device).expand(n, 2, 3), [n, 1, height, width], align_corners=False)
+
+
+def _sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """``x`` ``(B, K, H, W)`` read at ``grid`` ``(B, H', W', 2)`` (bilinear, border, align_corners=False)."""
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def animate_photo(
     photo: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, background: torch.Tensor
 ) -> GeneratorOutput:
@@ -108,20 +118,14 @@ def animate_photo(
 
     frames = [photo.unsqueeze(2)]
     if t > 1:
-        identity = torch.eye(2, 3, device=photo.device).expand(b * (t - 1), 2, 3)
-        grid = F.affine_grid(identity, [b * (t - 1), c, height, width], align_corners=False)
+        grid = _identity_grid(b * (t - 1), height, width, photo.device)
         grid = grid + flow[:, :, 1:].permute(0, 2, 3, 4, 1).reshape(b * (t - 1), height, width, FLOW_CHANNELS)
         source = photo.unsqueeze(1).expand(-1, t - 1, -1, -1, -1).reshape(b * (t - 1), c, height, width)
-        moved = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        moved = _sample(source, grid)
         frames.append(moved.reshape(b, t - 1, c, height, width).transpose(1, 2))
     foreground = torch.cat(frames, dim=2)
     video = mask * foreground + (1 - mask) * background
     return GeneratorOutput(video, foreground, background, mask, flow)
-
-
-def _sample(x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """``x`` ``(B, K, H, W)`` read at ``grid`` ``(B, H, W, 2)`` (bilinear, border, align_corners=False)."""
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def compose_piece(photo: torch.Tensor, last: GeneratorOutput, piece: GeneratorOutput) -> GeneratorOutput:
@@ -152,8 +156,7 @@ def compose_piece(photo: torch.Tensor, last: GeneratorOutput, piece: GeneratorOu
     b, c, height, width = photo.shape
     n = piece.video.shape[2]
     # every frame's read of a (B, K, H, W) map in one grid_sample: the n frames' grids stacked along the height
-    identity = F.affine_grid(torch.eye(2, 3, device=photo.device).expand(b, 2, 3), [b, c, height, width],
-                             align_corners=False).repeat(1, n, 1, 1)
+    identity = _identity_grid(b, height, width, photo.device).repeat(1, n, 1, 1)
 
     def read(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:  # (B, K, H, W) at (B, 2, n, H, W) -> (B, K, n, H, W)
         grid = identity + flow.permute(0, 2, 3, 4, 1).reshape(b, n * height, width, FLOW_CHANNELS)
