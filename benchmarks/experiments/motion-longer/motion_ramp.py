@@ -40,11 +40,10 @@ def main() -> None:
     print("real |x_t - x_0|  ", change(clips))
     print("model |x_t - x_0| ", change(out.video))
     print("model |flow_t|    ", [round(x, 4) for x in out.flow.norm(dim=1).mean(dim=(0, 2, 3)).tolist()])
-    near = (out.flow.abs() > 0.9 * predictor.cfg.max_flow).any(dim=1).float().mean(dim=(0, 2, 3))
-    print("model at the bound", [round(x, 4) for x in near.tolist()])
+    bound = (out.flow.abs() > 0.9 * predictor.cfg.max_flow).any(dim=1).float()  # (N, T, H, W)
+    print("model at the bound", [round(x, 4) for x in bound.mean(dim=(0, 2, 3)).tolist()])
     # the same among the pixels the flow carries content to: the moved photo bright there and the mask > 0.5
     carried = (((out.foreground + 1) / 2 > 0.1).any(dim=1) & (out.mask[:, 0] > 0.5)).float()
-    bound = (out.flow.abs() > 0.9 * predictor.cfg.max_flow).any(dim=1).float()
     share = (bound * carried).sum(dim=(0, 2, 3)) / carried.sum(dim=(0, 2, 3)).clamp_min(1)
     print(" ... of carried px", [round(x, 4) for x in share.tolist()])
     print("model 1 - mask_t  ", [round(x, 4) for x in (1 - out.mask).mean(dim=(0, 1, 3, 4)).tolist()])
