@@ -23,19 +23,20 @@ python -m vgpred train --config "$REPO/configs/bench-mfmnist.yaml" --data "$MF_T
 # the next lever for Moving Fashion-MNIST: the same recipe with a flow that may cross the whole frame
 python -m vgpred train --config "$REPO/configs/bench-mfmnist-motion.yaml" --data "$MF_TRAIN" --steps 2000 \
   --out "$WORK/flow2" --no-progress model.max_flow=2 > "$WORK/flow2.log" 2>&1
+REGRESSOR=$(ls -d "$WORK"/regressor/*/export) FLOW2=$(ls -d "$WORK"/flow2/*/export)
 python -m vgpred data moving-mnist "$WORK/mf-val" --idx /usr/share/datasets/fashion-mnist --digits 2 --num 256 \
   --split train --size 64 --frames 16 --seed 7 --no-progress
 cp "$REPO/benchmarks/results/table2_scenes.json" "$HERE/results/"
 python "$REPO/benchmarks/add_row.py" --table table2_scenes --row motion-5000 --model "$WORK/scenes/export" \
   --data "$SCENES_TEST" --run "$WORK/scenes" --config configs/bench-scenes-motion.yaml --results "$HERE/results"
 rm "$HERE/results/table2_scenes.json"
-for model in "mf-3000=$MF_RUN/export" "mf-4000=$WORK/mf/export" "mf-flow2-2000=$(ls -d "$WORK"/flow2/*/export)"; do
+for model in "mf-3000=$MF_RUN/export" "mf-4000=$WORK/mf/export" "mf-flow2-2000=$FLOW2"; do
   python -m vgpred evaluate -c "${model#*=}" --data "$WORK/mf-val" -k 10 --seed 0 \
-    --baseline "regressor=$(ls -d "$WORK"/regressor/*/export)" --metrics psnr,ssim,mae,sharpness --json "$HERE/results/val-${model%%=*}.json" --no-progress
+    --baseline "regressor=$REGRESSOR" --metrics psnr,ssim,mae,sharpness --json "$HERE/results/val-${model%%=*}.json" --no-progress
 done
 for model in "scenes-3500=$SCENES_RUN/export" "scenes-5000=$WORK/scenes/export"; do
   python -m vgpred evaluate -c "${model#*=}" --data "$(dirname "$SCENES_TEST")/train-64x16" --max-clips 96 -k 10 --seed 0 \
     --metrics psnr,ssim,mae,sharpness --json "$HERE/results/train-clips-${model%%=*}.json" --no-progress
 done
 python "$HERE/motion_ramp.py" "$MF_RUN/export" "$WORK/mf-val" 32 > "$HERE/results/ramp-mf-3000.txt"
-python "$HERE/motion_ramp.py" "$(ls -d "$WORK"/flow2/*/export)" "$WORK/mf-val" 32 > "$HERE/results/ramp-mf-flow2-2000.txt"
+python "$HERE/motion_ramp.py" "$FLOW2" "$WORK/mf-val" 32 > "$HERE/results/ramp-mf-flow2-2000.txt"
