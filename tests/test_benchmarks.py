@@ -566,3 +566,43 @@ def test_rollout_photos_quick_composed_rollouts_stay_sharper(tmp_path):
     assert composed["sharpness_last_over_first_predicted"] > resampled["sharpness_last_over_first_predicted"]
     assert composed["seam_ratio"] < 1.5 and composed["mean_step_per_frame"] > 0.01
     assert "| mfmnist-motion | fashion-digits.png |" in (tmp_path / "rollout_photos-quick.md").read_text()
+
+
+@pytest.mark.experiment
+def test_motion_sweep_trains_scores_and_chooses_by_its_rule(tmp_path):
+    """benchmarks/experiments/motion-sweep/run.sh with SMOKE=1 (3-step runs), then select.py's rule on
+    reports edited so that exactly one variant clears every bar."""
+    import os
+
+    sweep = EXPERIMENTS / "motion-sweep"
+    results = tmp_path / "results"
+    proc = subprocess.run(["bash", str(sweep / "run.sh"), str(FASHION_MNIST), str(tmp_path / "work"), str(results)],
+                          cwd=REPO, env={**os.environ, "SMOKE": "1", "PYTHONPATH": str(REPO)}, capture_output=True,
+                          text=True, timeout=1800, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    selection = json.loads((results / "selection.json").read_text())
+    names = {v["name"] for v in selection["variants"]}
+    assert names == {"base", "kl0.1", "decay0.85", "flow2", "flow2-kl0.1", "flow2-kl1", "flow2-decay0.85",
+                     "flow2-kl0.1-decay0.85"}
+    assert all(v["steps"] == 3 for v in selection["variants"])
+    assert (results / "runs" / "flow2" / "export" / "model.safetensors").is_file()
+    assert "max_flow: 2" in (results / "runs" / "flow2" / "config.yaml").read_text()
+    assert "video_l1_decay: 0.85" in (results / "runs" / "decay0.85" / "config.yaml").read_text()
+
+    def edit(name: str, ssim: float, diversity: float) -> None:  # every horizon's best-of-10 SSIM set to ssim
+        path = results / f"val-{name}.json"
+        report = json.loads(path.read_text())
+        model = report["models"]["export"]
+        model["metrics"]["ssim"]["best_of_k"]["per_horizon"] = [ssim] * 15
+        model["diversity"] = diversity * report["data"]["motion"]
+        model["statistics"]["sharpness"]["per_horizon"][-1] = 1.0
+        path.write_text(json.dumps(report))
+
+    edit("flow2", 0.99, 0.5)  # above everything, diverse
+    edit("kl0.1", 1.0, 0.1)  # higher still, but its futures do not differ enough: does not qualify
+    out = subprocess.run([sys.executable, str(sweep / "select.py"), str(results)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    chosen = json.loads((results / "selection.json").read_text())
+    assert chosen["chosen"] == "flow2", out.stdout
+    rows = {v["name"]: v for v in chosen["variants"]}
+    assert rows["flow2"]["horizons_above"] == 15 and not rows["kl0.1"]["qualifies"]

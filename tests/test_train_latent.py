@@ -78,6 +78,8 @@ def test_a_resumed_run_keeps_its_posterior_encoder(clip_cache, tmp_path):
     (["loss.kl=0.01"], "loss.kl=0.01: the posterior encoder learns only through the reconstruction of the clip "
                        "from its z; set loss.video_l1 > 0"),
     (["loss.diversity=-1"], "loss.diversity=-1.0: must be >= 0"),
+    (["loss.video_l1_decay=0"], "loss.video_l1_decay=0.0: must be > 0 and <= 1"),
+    (["loss.video_l1_decay=1.5"], "loss.video_l1_decay=1.5: must be > 0 and <= 1"),
 ])
 def test_latent_term_errors_are_one_line(mnist_cache, tmp_path, args, message):
     result = call_cli("train", *TINY, "--data", mnist_cache, "--out", tmp_path / "runs", "channels=1", *args)
@@ -122,3 +124,16 @@ def test_the_posterior_stays_bounded_when_its_last_layer_runs_away():
     assert mu.abs().max() <= MU_BOUND and logvar.abs().max() <= LOGVAR_BOUND
     kl = kl_to_prior(mu, logvar)
     assert torch.isfinite(kl) and kl < 4 * (MU_BOUND**2 + torch.exp(torch.tensor(LOGVAR_BOUND)))
+
+
+def test_video_l1_decay_weighs_the_early_frames_more():
+    from vgpred.train.step import frame_weighted_l1
+
+    real = torch.zeros(2, 1, 4, 8, 8)
+    early, late = real.clone(), real.clone()
+    early[:, :, 0] = 1  # wrong only in the first predicted frame
+    late[:, :, 3] = 1  # wrong only in the last
+    assert frame_weighted_l1(early, real) == frame_weighted_l1(late, real) == 0.25  # decay 1: the plain mean
+    assert torch.allclose(frame_weighted_l1(early, real, 0.5), torch.tensor(1 / 1.875))  # weights 1, .5, .25, .125
+    assert torch.allclose(frame_weighted_l1(late, real, 0.5), torch.tensor(0.125 / 1.875))
+    assert frame_weighted_l1(real + 0.3, real, 0.5).item() == pytest.approx(0.3)  # the weights average to 1

@@ -68,6 +68,8 @@ class LossConfig:
     mask_l1: float = 0.1  # L1 penalty on the foreground mask (unconditional/label, paper)
     recon_l1: float = 10.0  # image mode: L1 between generated frame 0 and the input frame (one context frame only)
     video_l1: float = 0.0  # image mode with a discriminator: L1 between generated and real frames k..T-1 (k = context_frames; not in the paper)
+    video_l1_decay: float = 1.0  # each predicted frame's weight in video_l1 is this times the one before (1 = all
+                                 # alike, < 1 = the early frames count more); the weights average to 1
     r1: float = 0.0  # R1 gradient penalty on real videos (0 = off, as in the paper)
     kl: float = 0.0  # image mode: > 0 trains a posterior encoder q(z | clip) (SAVP/SVG); video_l1 then scores videos
                      # made from the posterior's z, this weighs their KL to N(0, I), the GAN sees the prior's z
@@ -168,6 +170,7 @@ RANGES: dict[str, Range] = {
     "loss.mask_l1": _NON_NEGATIVE,
     "loss.recon_l1": _NON_NEGATIVE,
     "loss.video_l1": _NON_NEGATIVE,
+    "loss.video_l1_decay": Range(0, 1, low_open=True),
     "loss.r1": _NON_NEGATIVE,
     "loss.kl": _NON_NEGATIVE,
     "loss.diversity": _NON_NEGATIVE,

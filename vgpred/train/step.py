@@ -31,6 +31,19 @@ def _generate(g: torch.nn.Module, latents: list[torch.Tensor], label: torch.Tens
     return [GeneratorOutput(*(None if x is None else x[i * b:(i + 1) * b] for x in out)) for i in range(n)]
 
 
+def frame_weighted_l1(fake: torch.Tensor, real: torch.Tensor, decay: float = 1.0) -> torch.Tensor:
+    """Mean |fake - real| of ``(B, C, T, H, W)`` videos, frame t weighted ``decay ** t`` (weights averaging 1).
+
+    ``decay`` 1 is the plain mean; below 1 the first predicted frames count more, where the speed of
+    the motion is set (``loss.video_l1_decay``).
+    """
+    per_frame = (fake.float() - real.float()).abs().mean(dim=(0, 1, 3, 4))
+    if decay == 1:
+        return per_frame.mean()
+    weights = decay ** torch.arange(per_frame.shape[0], device=per_frame.device, dtype=per_frame.dtype)
+    return (per_frame * weights).sum() / weights.sum()
+
+
 @dataclass
 class GanStep:
     """One training step on a batch: a D step then a G step (the paper's schedule).
@@ -117,7 +130,8 @@ class GanStep:
                     loss_g = loss_g + cfg.loss.recon_l1 * recon
             if self.d_train is not None and cfg.loss.video_l1 > 0:  # pulls the futures towards the real ones
                 known = outs[1] if mu is not None else out  # with a posterior: the z that saw the clip
-                future = (known.video[:, :, known_frames:].float() - real[:, :, known_frames:].float()).abs().mean()
+                future = frame_weighted_l1(known.video[:, :, known_frames:], real[:, :, known_frames:],
+                                           cfg.loss.video_l1_decay)
                 loss_g = loss_g + cfg.loss.video_l1 * future
                 stats["video_l1"] = future.detach()
             if recon is not None:
