@@ -38,8 +38,6 @@ def frame_weighted_l1(fake: torch.Tensor, real: torch.Tensor, decay: float = 1.0
     the motion is set (``loss.video_l1_decay``).
     """
     per_frame = (fake.float() - real.float()).abs().mean(dim=(0, 1, 3, 4))
-    if decay == 1:
-        return per_frame.mean()
     weights = decay ** torch.arange(per_frame.shape[0], device=per_frame.device, dtype=per_frame.dtype)
     return (per_frame * weights).sum() / weights.sum()
 
