@@ -185,6 +185,27 @@ def test_different_noise_moves_the_photo_differently():
     assert not torch.equal(out.flow[0], out.flow[1])
 
 
+def test_velocity_flow_is_frame_index_times_the_offset_fields_head():
+    """flow_param=velocity reads the same head as the mean velocity since the photo: frame t moves t times it."""
+    torch.manual_seed(0)
+    offset = VideoGenerator(tiny_model_config("image", foreground="motion", skips=True)).eval()
+    velocity = VideoGenerator(tiny_model_config("image", foreground="motion", skips=True, flow_param="velocity",
+                                                max_flow=0.25)).eval()
+    velocity.load_state_dict(offset.state_dict())
+    with torch.no_grad():  # a head far from still (a drift of tanh(1) to the right and down), frames differ visibly
+        for model in (offset, velocity):
+            model.generator.video_head[0].bias.fill_(1.0)
+    z, image = _photo_inputs(offset, 2)
+    with torch.no_grad():
+        a, b = offset(z, None, image), velocity(z, None, image)
+    frames = a.flow.shape[2]
+    steps = torch.arange(frames, dtype=torch.float32).view(1, 1, frames, 1, 1)
+    torch.testing.assert_close(b.flow, a.flow / offset.cfg.max_flow * 0.25 * steps)
+    assert torch.equal(b.video[:, :, 0], image) and b.flow[:, :, 0].abs().max() == 0
+    assert b.flow[:, :, 1].abs().max() <= 0.25 < b.flow[:, :, -1].abs().max() <= 0.25 * (frames - 1)
+    assert not torch.equal(a.video[:, :, 2:], b.video[:, :, 2:])
+
+
 @pytest.mark.parametrize(
     "changes,message",
     [
@@ -194,6 +215,8 @@ def test_different_noise_moves_the_photo_differently():
         (dict(foreground="flow"), "model.foreground='flow': unknown (known: pixels, motion)"),
         (dict(foreground="motion", two_stream=False), "model.two_stream=false: the motion foreground needs the background"),
         (dict(foreground="motion", max_flow=0.0), "model.max_flow=0.0: must be > 0"),
+        (dict(foreground="motion", flow_param="speed"), "model.flow_param='speed': must be one of offset, velocity"),
+        (dict(flow_param="velocity"), "model.flow_param=velocity: only the motion foreground predicts a flow"),
     ],
 )
 def test_bad_foreground_configs_name_the_option(changes, message):

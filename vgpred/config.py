@@ -38,7 +38,10 @@ class ModelConfig:
     time_padding: str = "zeros"  # zeros (the paper) | replicate: layers that double or halve time repeat the edge frames
     foreground: str = "pixels"  # pixels (the paper: the video stream synthesises every pixel) | motion (image mode:
                                 # it predicts where each pixel comes from in the photo; vgpred/models/motion.py)
-    max_flow: float = 0.5  # motion: largest displacement from the photo, in grid_sample units (2 = the image's width)
+    max_flow: float = 0.5  # motion: largest displacement from the photo, in grid_sample units (2 = the image's width);
+                           # with flow_param=velocity, the largest mean displacement per frame
+    flow_param: str = "offset"  # motion: offset (the head gives each frame's displacement) | velocity (it gives the
+                                # mean velocity since the photo: frame t's displacement is t times it)
     context_frames: int = 1  # image mode: frames the encoder conditions on; the video starts with them (1 = a photo)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder

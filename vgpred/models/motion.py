@@ -10,6 +10,10 @@ two streams and change what the video stream's heads mean:
   that pixel comes from in the photo, as an (x, y) offset in grid_sample's normalised
   coordinates (``align_corners=False``: -1 and 1 are the image's outer edges, so an offset
   of 2 is its whole width or height);
+  With ``model.flow_param=velocity`` the head gives instead the mean velocity since the
+  photo, per frame (tanh times ``model.max_flow`` per frame), and frame t's offset is t times
+  it: a garment moving at a constant speed is one field over time, so the speed that the far
+  frames pin down also sets the first step;
 * ``mask_head`` (1 channel, sigmoid): how much of the frame is the moved photo;
 * the 2-D background stream: one static image, the clean plate that fills what the
   motion uncovers.
@@ -31,6 +35,7 @@ from vgpred.models.layout import Layout
 from vgpred.models.networks import GeneratorOutput, TwoStreamGenerator
 
 FLOW_CHANNELS = 2  # (x, y), the order grid_sample reads
+FLOW_PARAMS = ("offset", "velocity")  # what the flow head gives: each frame's offset, or the mean velocity since frame 0
 MASK_BIAS_INIT = 3.0  # the mask head starts at sigmoid(3) = 0.95: frames start as the photo itself
 FLOW_WEIGHT_SCALE = 0.1  # the flow head's initial weights, times the paper's N(0, 0.01): near-still start
 
@@ -218,6 +223,7 @@ class MotionGenerator(TwoStreamGenerator):
     def __init__(self, cfg: ModelConfig, layout: Layout, fg_context: int, bg_context: int, context_is_map: bool):
         super().__init__(cfg, layout, fg_context, bg_context, context_is_map, head_channels=FLOW_CHANNELS)
         self.max_flow = cfg.max_flow
+        self.velocity = cfg.flow_param == "velocity"
         # Start as copy-first-frame (mask near 1, flow near 0), the baseline every future must beat,
         # rather than as random jitter over half a grey background.
         with torch.no_grad():
@@ -232,6 +238,8 @@ class MotionGenerator(TwoStreamGenerator):
         if not cfg.two_stream:
             raise VgpredError("model.two_stream=false: the motion foreground needs the background stream "
                               "(it fills what the motion uncovers)")
+        if cfg.flow_param not in FLOW_PARAMS:
+            raise VgpredError(f"model.flow_param={cfg.flow_param!r}: must be one of {', '.join(FLOW_PARAMS)}")
 
     def forward(
         self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = (),
@@ -240,4 +248,8 @@ class MotionGenerator(TwoStreamGenerator):
         if photo is None:
             raise ValueError("the motion foreground moves the conditioning photo: pass photo (B, C, H, W)")
         direction, mask, background = self.streams(fg_context, bg_context, skips)
-        return animate_photo(photo, direction * self.max_flow, mask, background)
+        flow = direction * self.max_flow
+        if self.velocity:  # frame t's offset: t frames at the mean velocity since the photo
+            t = flow.shape[2]
+            flow = flow * torch.arange(t, device=flow.device, dtype=flow.dtype).view(1, 1, t, 1, 1)
+        return animate_photo(photo, flow, mask, background)

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vgpred.config import ModelConfig
+from vgpred.errors import VgpredError
 from vgpred.models.layout import Layout
 
 
@@ -202,7 +203,11 @@ class TwoStreamGenerator(nn.Module):
     @classmethod
     def check_config(cls, cfg: ModelConfig, needs_image: bool) -> None:
         """Raise a one-line :class:`VgpredError` if this foreground cannot serve ``cfg``
-        (``needs_image``: the mode conditions on a photo). The pixel foreground serves every mode."""
+        (``needs_image``: the mode conditions on a photo). The pixel foreground serves every mode,
+        and has no flow to parametrise."""
+        if cfg.flow_param != "offset":
+            raise VgpredError(f"model.flow_param={cfg.flow_param}: only the motion foreground predicts a flow "
+                              f"(model.foreground is {cfg.foreground})")
 
     def forward(
         self, fg_context: torch.Tensor, bg_context: torch.Tensor, skips: tuple[torch.Tensor, ...] = (),

@@ -4,7 +4,8 @@
 
 For N clips spread over CACHE (4 futures each, seed 0), per frame t: the mean |x_t - x_0| of the
 real clips and of the futures ([0, 1] pixels), the mean length of the predicted flow (grid_sample
-units: 2 = the image's width; the model's bound is ``model.max_flow``) and the mean share of the
+units: 2 = the image's width; the model's bound is ``model.max_flow``, or t times it at frame t
+with ``model.flow_param=velocity``) and the mean share of the
 frame not taken from the moved photo (1 - mask), and the share of pixels whose flow is within
 10 % of the bound in x or y, over all pixels and over those it carries content to (the moved photo
 brighter than 0.1 there and the mask above 0.5).
@@ -36,11 +37,17 @@ def main() -> None:
     def change(v: torch.Tensor) -> list[float]:
         return [round(x, 4) for x in ((v - v[:, :, :1]).abs().mean(dim=(0, 1, 3, 4)) / 2).tolist()]
 
-    print(f"model.max_flow {predictor.cfg.max_flow}")
+    cfg = predictor.cfg
+    print(f"model.max_flow {cfg.max_flow}" + (" per frame (flow_param=velocity)" if cfg.flow_param == "velocity" else ""))
     print("real |x_t - x_0|  ", change(clips))
     print("model |x_t - x_0| ", change(out.video))
     print("model |flow_t|    ", [round(x, 4) for x in out.flow.norm(dim=1).mean(dim=(0, 2, 3)).tolist()])
-    bound = (out.flow.abs() > 0.9 * predictor.cfg.max_flow).any(dim=1).float()  # (N, T, H, W)
+    frames = out.flow.shape[2]
+    limit = torch.full((frames,), cfg.max_flow)
+    if cfg.flow_param == "velocity":
+        limit = limit * torch.arange(frames)
+    bound = (out.flow.abs() > 0.9 * limit.view(1, 1, frames, 1, 1)).any(dim=1).float()  # (N, T, H, W)
+    bound[:, 0] = 0  # frame 0 is the photo: flow 0
     print("model at the bound", [round(x, 4) for x in bound.mean(dim=(0, 2, 3)).tolist()])
     # the same among the pixels the flow carries content to: the moved photo bright there and the mask > 0.5
     carried = (((out.foreground + 1) / 2 > 0.1).any(dim=1) & (out.mask[:, 0] > 0.5)).float()
