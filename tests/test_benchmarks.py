@@ -583,11 +583,12 @@ def test_motion_sweep_trains_scores_and_chooses_by_its_rule(tmp_path):
     selection = json.loads((results / "selection.json").read_text())
     names = {v["name"] for v in selection["variants"]}
     assert names == {"base", "kl0.1", "decay0.85", "flow2", "flow2-kl0.1", "flow2-kl1", "flow2-decay0.85",
-                     "flow2-kl0.1-decay0.85"}
+                     "flow2-kl0.1-decay0.85", "vel0.25"}
     assert all(v["steps"] == 3 for v in selection["variants"])
     assert (results / "runs" / "flow2" / "export" / "model.safetensors").is_file()
     assert "max_flow: 2" in (results / "runs" / "flow2" / "config.yaml").read_text()
     assert "video_l1_decay: 0.85" in (results / "runs" / "decay0.85" / "config.yaml").read_text()
+    assert "flow_param: velocity" in (results / "runs" / "vel0.25" / "config.yaml").read_text()
 
     def edit(name: str, ssim: float, diversity: float) -> None:  # every horizon's best-of-10 SSIM set to ssim
         path = results / f"val-{name}.json"

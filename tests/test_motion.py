@@ -258,6 +258,23 @@ def test_motion_model_folder_round_trip_and_predictor(tmp_path, photo):
     assert pixels(photo, seed=0).flow is None
 
 
+def test_velocity_flow_survives_the_model_folder_and_older_folders_read_as_offset(tmp_path, photo):
+    folder = save_tiny_model(tmp_path / "m", "image", foreground="motion", flow_param="velocity", max_flow=0.25)
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config["model"]["flow_param"] == "velocity"
+    predictor = VideoPredictor.from_pretrained(folder, device="cpu")
+    assert predictor.cfg.flow_param == "velocity" and predictor.model.generator.velocity
+    out = predictor(photo, num_samples=2, seed=0, size=48)
+    assert torch.equal(out.frames[0, :, 0], predictor.prepare_image(photo, size=48))
+    del config["model"]["flow_param"]  # a folder written before the option existed
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    assert load_model(folder).cfg.flow_param == "offset"
+    config["model"]["flow_param"] = "acceleration"
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(VgpredError, match="model.flow_param='acceleration': must be one of offset, velocity"):
+        load_model(folder)
+
+
 def test_folders_written_before_the_foreground_option_load_as_pixels(tmp_path):
     folder = save_tiny_model(tmp_path / "m", "image")
     config = json.loads((folder / CONFIG_NAME).read_text())

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Moving Fashion-MNIST motion recipes side by side: eight variants of configs/bench-mfmnist-motion.yaml
-# (flow bound, KL weight, early-frame weighting of video_l1), each the recipe's full 3000 steps of batch
-# 32, and table 1's L1 regressor recipe (bench-mfmnist.yaml loss=l1, 2000 steps, seed 0), all trained at
-# once; then every variant scored beside the regressor on validation clips (256 new clips of the train
-# split's garments, seed 7; training uses seed 0, the test clips the test split) and one chosen by
-# select.py's rule, written down before the runs.
+# Moving Fashion-MNIST motion recipes side by side: nine variants of configs/bench-mfmnist-motion.yaml
+# (flow bound, KL weight, early-frame weighting of video_l1, velocity-parametrised flow), each the
+# recipe's full 3000 steps of batch 32, and table 1's L1 regressor recipe (bench-mfmnist.yaml loss=l1,
+# 2000 steps, seed 0), all trained at once; then every variant scored beside the regressor on
+# validation clips (256 new clips of the train split's garments, seed 7; training uses seed 0, the
+# test clips the test split) and one chosen by select.py's rule, written down before the runs.
 #   bash benchmarks/experiments/motion-sweep/run.sh IDX_DIR WORK RESULTS [DEADLINE_S]
 # IDX_DIR: Fashion-MNIST's IDX files (/usr/share/datasets/fashion-mnist); WORK: a scratch folder;
 # RESULTS: where the scores, logs and exports go. DEADLINE_S (default none): seconds after the start
 # at which unfinished trainings are stopped (SIGTERM: a checkpoint) and exported at the step they
-# reached, which select.py reports. Built for one GPU (all ten processes share it, about 6 minutes on
+# reached, which select.py reports. Built for one GPU (the ten trainings share it, about 6 minutes on
 # an H200); on a 2-core CPU the same runs take about 20 hours. A smoke test of the script itself:
 # SMOKE=1 (SMOKE_STEPS, default 3, steps per training, 64 training clips, 16 validation clips scored).
 set -euo pipefail
@@ -40,6 +40,7 @@ declare -A VARIANTS=(
   [flow2-kl1]="model.max_flow=2 loss.kl=1"
   [flow2-decay0.85]="model.max_flow=2 loss.video_l1_decay=0.85"
   [flow2-kl0.1-decay0.85]="model.max_flow=2 loss.kl=0.1 loss.video_l1_decay=0.85"
+  [vel0.25]="model.flow_param=velocity model.max_flow=0.25"
 )
 declare -A PIDS=()
 for name in "${!VARIANTS[@]}"; do
