@@ -9,11 +9,10 @@ two streams and change what the video stream's heads mean:
 * ``video_head`` (2 channels, tanh times ``model.max_flow``): per frame and pixel, where
   that pixel comes from in the photo, as an (x, y) offset in grid_sample's normalised
   coordinates (``align_corners=False``: -1 and 1 are the image's outer edges, so an offset
-  of 2 is its whole width or height);
-  With ``model.flow_param=velocity`` the head gives instead the mean velocity since the
-  photo, per frame (tanh times ``model.max_flow`` per frame), and frame t's offset is t times
-  it: a garment moving at a constant speed is one field over time, so the speed that the far
-  frames pin down also sets the first step;
+  of 2 is its whole width or height). With ``model.flow_param=velocity`` the head gives
+  instead the mean velocity since the photo (tanh times ``model.max_flow`` per frame), and
+  frame t's offset is t times it: a garment moving at a constant speed is one field over
+  time, so the speed that the far frames pin down also sets the first step;
 * ``mask_head`` (1 channel, sigmoid): how much of the frame is the moved photo;
 * the 2-D background stream: one static image, the clean plate that fills what the
   motion uncovers.
