@@ -194,9 +194,10 @@ def main(argv: list[str] | None = None) -> None:
     command = "python benchmarks/add_row.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     facts = training_facts(args.run) if args.run else None
     settings = new["settings"]
+    of_run = f" of run `{facts['run']}`" if facts else ""
     md = [f"# {table['title']}: with `{args.row}`", "",
           f"The rows of `{args.table}` ({table['date'][:10]}, `{table['command']}`) and `{args.row}` "
-          f"(`{args.model.name}` of run `{facts['run'] if facts else '?'}`), scored by `vgpred evaluate` on the "
+          f"(`{args.model.name}`{of_run}), scored by `vgpred evaluate` on the "
           f"table's {settings['num_clips']} test clips (checked: copy-first-frame's per-horizon PSNR equals the "
           f"table's), K = {settings['k']}, seed {settings['seed']}. Rows measured by the table itself predate the "
           "sharpness statistic (n/a there).", ""]
@@ -214,9 +215,12 @@ def main(argv: list[str] | None = None) -> None:
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(), "training": facts,
               "sources": sources, "checks": checks, "table_rows": old["models"]}
-    plot(rows, frames, out.with_suffix(".png"))
-    atomic_write(out.with_suffix(".md"), lambda tmp: tmp.write_text("\n".join(md)))
-    atomic_write(out.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
+    def beside(suffix: str) -> Path:  # a row name may hold a dot (motion-scale1.5)
+        return out.with_name(out.name + suffix)
+
+    plot(rows, frames, beside(".png"))
+    atomic_write(beside(".md"), lambda tmp: tmp.write_text("\n".join(md)))
+    atomic_write(beside(".json"), lambda tmp: tmp.write_text(json.dumps(result, indent=1) + "\n"))
     print(f"wrote {out}.md / .json / .png\n{command}")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_CONTEXT_FRAMES, MAX_FPS, MAX_SAMPLES, MAX_WORKERS, MIN_FPS
+from vgpred.limits import MAX_CONTEXT_FRAMES, MAX_FPS, MAX_NOISE_SCALE, MAX_SAMPLES, MAX_WORKERS, MIN_FPS
 from vgpred.paths import CONFIG_DIR
 
 
@@ -42,6 +42,8 @@ class ModelConfig:
                            # with flow_param=velocity, the largest mean displacement per frame
     flow_param: str = "offset"  # motion: offset (the head gives each frame's displacement) | velocity (it gives the
                                 # mean velocity since the photo: frame t's displacement is t times it)
+    noise_scale: float = 1.0  # standard deviation of the noise drawn to predict or evaluate (training always draws
+                              # N(0, I)); a posterior-trained model's codes can sit wider than that (docs/model-notes.md)
     context_frames: int = 1  # image mode: frames the encoder conditions on; the video starts with them (1 = a photo)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder
@@ -163,6 +165,7 @@ RANGES: dict[str, Range] = {
     "model.embed_dim": Range(0, 4096),
     "model.fps": Range(MIN_FPS, MAX_FPS, unit=" frames per second"),
     "model.context_frames": Range(1, MAX_CONTEXT_FRAMES),
+    "model.noise_scale": Range(0, MAX_NOISE_SCALE, low_open=True),
     "model.max_flow": Range(0, 2, low_open=True, text="> 0 and at most 2 (the image's width in grid_sample units)"),
     "optim.lr_g": _NON_NEGATIVE,
     "optim.lr_d": _NON_NEGATIVE,

@@ -11,3 +11,4 @@ MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # largest photo file the demo page accepts 
 MAX_DEMO_FUTURES = 8  # futures one press of the demo's button draws
 MAX_CONTEXT_FRAMES = 512  # frames an image-mode model conditions on (model.context_frames; below its frames)
 MAX_VIDEO_FRAMES = 1024  # frames one predict call writes (longer than the model's: rolled out autoregressively)
+MAX_NOISE_SCALE = 100.0  # largest standard deviation of the noise a model is asked to draw (model.noise_scale)

@@ -26,7 +26,7 @@ import torch
 
 from vgpred.device import resolve_device
 from vgpred.errors import VgpredError
-from vgpred.limits import MAX_RENDER_SIZE, MAX_SAMPLES, MAX_VIDEO_FRAMES, RENDER_SIZE
+from vgpred.limits import MAX_NOISE_SCALE, MAX_RENDER_SIZE, MAX_SAMPLES, MAX_VIDEO_FRAMES, RENDER_SIZE
 from vgpred.modelfile import load_model
 from vgpred.models.networks import GeneratorOutput
 
@@ -175,6 +175,23 @@ class VideoPredictor:
         raise VgpredError(f"label {label!r}: not known to this model (known: {', '.join(names)})")
 
     @property
+    def noise_scale(self) -> float:
+        """Standard deviation of the noise the futures are drawn from (the folder's ``model.noise_scale``)."""
+        return self.cfg.noise_scale
+
+    @noise_scale.setter
+    def noise_scale(self, value: float) -> None:
+        self.cfg.noise_scale = self.check_noise_scale(value)
+
+    def check_noise_scale(self, value) -> float:
+        """A usable noise scale for this model, or a one-line error."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_NOISE_SCALE:
+            raise VgpredError(f"noise_scale={value!r}: must be a number > 0 and at most {MAX_NOISE_SCALE:g}")
+        if self.cfg.latent_dim == 0:
+            raise VgpredError(f"noise_scale={value!r}: this model draws no noise (latent_dim 0), so it has none to scale")
+        return float(value)
+
+    @property
     def context_frames(self) -> int:
         """k: the frames an image-mode model conditions on (1: a photo); 0 for the other modes."""
         return self.cfg.context_frames if self.model.needs_image else 0
@@ -274,6 +291,7 @@ class VideoPredictor:
         fit: str | None = None,
         size: int | None = None,
         frames: int | None = None,
+        noise_scale: float | None = None,
     ) -> PredictionOutput:
         """Sample ``num_samples`` videos for one image and/or label.
 
@@ -291,19 +309,21 @@ class VideoPredictor:
             frames: the video's length T, counting the context frames it starts with (default:
                 the model's). Image models roll out past their length, up to 1024 frames: the last
                 k frames become the next context, each further pass adds new frames only.
+            noise_scale: standard deviation of the noise (default: the model's ``model.noise_scale``).
         Returns:
             :class:`PredictionOutput` with ``(num_samples, C, T, H, W)`` tensors: ``H, W``
             the network's size, or the photo's (capped at ``size``) for motion models.
         """
         self._check_inputs(image, label, num_samples, frames)
         self.check_size(size)
+        scale = None if noise_scale is None else self.check_noise_scale(noise_scale)
         if generator is None:
             generator = torch.Generator()
             generator.manual_seed(seed if seed is not None else torch.seed())
         length = self.cfg.frames if frames is None else frames
 
         def noise() -> torch.Tensor:
-            return self.model.sample_noise(num_samples, generator=generator, device=self.device)
+            return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=scale)
 
         if image is None:
             cond_label = None

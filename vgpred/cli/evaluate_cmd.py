@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from vgpred.cli.options import check_noise_scale
 from vgpred.errors import UsageError, VgpredError
 from vgpred.limits import MAX_SAMPLES, MAX_VIDEO_FRAMES
 
@@ -119,12 +120,16 @@ def evaluate(
     batch_size: int = typer.Option(
         4, "--batch-size", help="Clips per step (each step generates batch-size x K videos)."
     ),
+    noise_scale: Optional[float] = typer.Option(
+        None, "--noise-scale", help="Standard deviation of the --checkpoint model's noise (default: its own, "
+                                    "model.noise_scale in its folder; baselines keep theirs).", show_default=False),
     device: str = typer.Option("auto", "--device", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
 ) -> None:
     """Benchmark image-to-video prediction: condition on frame 0 (or --context C frames) of held-out clips,
     score each horizon."""
     _check_options(k, frames, max_clips, seed, batch_size, context, protocol)
+    check_noise_scale(noise_scale)
     from vgpred.metrics import METRICS
 
     names = None
@@ -145,12 +150,13 @@ def evaluate(
     result = evaluate_models(
         models, data, k=k, frames=frames, context=context, protocol=protocol, max_clips=max_clips, seed=seed, metrics=names, batch_size=batch_size,
         device=device, progress=progress, i3d=i3d, feature_net=feature_net, lpips_backbone=alexnet,
+        noise_scales=None if noise_scale is None else {next(iter(models)): noise_scale},
         command=_command_line([
             ("--checkpoint", checkpoint), ("--data", data), ("--protocol", protocol), ("--context", context),
             ("--frames", frames), ("-k", k), ("--json", json_out),
             *(("--baseline", b) for b in baseline or []), ("--max-clips", max_clips), ("--seed", seed),
             ("--metrics", metrics), ("--i3d", i3d), ("--feature-net", feature_net), ("--alexnet", alexnet),
-            ("--batch-size", batch_size), ("--device", device),
+            ("--batch-size", batch_size), ("--noise-scale", noise_scale), ("--device", device),
         ]),
     )
     typer.echo(markdown_summary(result), nl=False)

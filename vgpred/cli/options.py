@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from vgpred.errors import UsageError
-from vgpred.limits import MAX_FPS, MAX_SAMPLES, MAX_VIDEO_FRAMES, MIN_FPS
+from vgpred.limits import MAX_FPS, MAX_NOISE_SCALE, MAX_SAMPLES, MAX_VIDEO_FRAMES, MIN_FPS
 
 
 def check_num_samples(n: int) -> int:
@@ -39,3 +39,21 @@ def check_scale(scale: int) -> int:
     if not 1 <= scale <= 16:
         raise UsageError(f"--scale {scale}: must be between 1 and 16")
     return scale
+
+
+NOISE_SCALE_HELP = ("Standard deviation of the noise the futures are drawn from (default: the model's own, "
+                    "model.noise_scale in its folder; training draws 1). Larger: wider, faster motions.")
+
+
+def check_noise_scale(noise_scale: float | None) -> float | None:
+    if noise_scale is not None and not 0 < noise_scale <= MAX_NOISE_SCALE:  # NaN fails both comparisons
+        raise UsageError(f"--noise-scale {noise_scale}: must be > 0 and at most {MAX_NOISE_SCALE:g}")
+    return noise_scale
+
+
+def apply_noise_scale(predictor, noise_scale: float | None, name: str) -> None:
+    """Set a loaded model's noise scale from --noise-scale (None: keep its own)."""
+    if noise_scale is not None:
+        if predictor.cfg.latent_dim == 0:
+            raise UsageError(f"--noise-scale {noise_scale}: {name} draws no noise (latent_dim 0)")
+        predictor.noise_scale = noise_scale

@@ -6,7 +6,10 @@ from typing import Optional
 
 import typer
 
-from vgpred.cli.options import check_fps, check_frames, check_num_samples, check_scale, check_video_frames
+from vgpred.cli.options import (
+    NOISE_SCALE_HELP, apply_noise_scale, check_fps, check_frames, check_noise_scale, check_num_samples, check_scale,
+    check_video_frames,
+)
 from vgpred.limits import MAX_RENDER_SIZE, MAX_VIDEO_FRAMES, RENDER_SIZE
 
 CHECKPOINT_HELP = "Model folder (config.json + model.safetensors) or a bundled model's name."
@@ -47,6 +50,7 @@ def predict(
                             "(motion models only). [default: whole for motion models, crop for the others]",
         show_default=False),
     scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
+    noise_scale: Optional[float] = typer.Option(None, "--noise-scale", help=NOISE_SCALE_HELP, show_default=False),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Animate a photo or continue a video: write NUM_SAMPLES plausible futures of IMAGE to OUT.
@@ -58,6 +62,7 @@ def predict(
     from vgpred.errors import UsageError
 
     check_num_samples(num_samples), check_fps(fps), check_scale(scale), check_video_frames(frames)
+    check_noise_scale(noise_scale)
     if size is not None and not 1 <= size <= MAX_RENDER_SIZE:
         raise UsageError(f"--size {size}: must be from 1 to {MAX_RENDER_SIZE} pixels")
     if fit not in (None, "crop", "pad", "whole"):
@@ -70,6 +75,7 @@ def predict(
     if not predictor.model.needs_image:
         raise UsageError(f"{checkpoint}: is a {predictor.mode} model; use `vgpred sample` for it")
     name = checkpoint or "the default model"
+    apply_noise_scale(predictor, noise_scale, name)
     if size is not None and not predictor.renders_photo:
         res = predictor.cfg.resolution
         raise UsageError(f"--size {size}: {name} paints {res}x{res} frames (a pixel model); use --scale to enlarge them")
@@ -90,18 +96,20 @@ def sample(
     layers: bool = typer.Option(False, "--layers", help="Also write the foreground, background and mask videos."),
     grid: bool = typer.Option(False, "--grid", help="Tile all samples into one video instead of one file each."),
     scale: int = typer.Option(1, "--scale", help="Upscale the written video by this integer factor (nearest)."),
+    noise_scale: Optional[float] = typer.Option(None, "--noise-scale", help=NOISE_SCALE_HELP, show_default=False),
     device: str = typer.Option("auto", "--device", help=DEVICE_HELP),
 ) -> None:
     """Generate videos from an unconditional or label-conditioned model."""
     from vgpred.errors import UsageError, VgpredError
 
-    check_num_samples(num_samples), check_fps(fps), check_scale(scale)
+    check_num_samples(num_samples), check_fps(fps), check_scale(scale), check_noise_scale(noise_scale)
     from vgpred.io.video import check_output_path
     from vgpred.predictor import VideoPredictor
 
     check_output_path(out)
     predictor = VideoPredictor.from_pretrained(checkpoint, device=device)
     check_frames(frames, predictor.cfg.frames)
+    apply_noise_scale(predictor, noise_scale, checkpoint)
     if predictor.model.needs_image:
         raise UsageError(f"{checkpoint}: is an image-to-video model; use `vgpred predict PHOTO` for it")
     if predictor.model.needs_label:

@@ -121,12 +121,13 @@ class _Model:
         if self.predictor is None:
             return {"source": self.source, "mode": "baseline", "latent_dim": 0}
         cfg = self.predictor.cfg
-        return {"source": self.source, "mode": cfg.mode, "latent_dim": cfg.latent_dim,
+        return {"source": self.source, "mode": cfg.mode, "latent_dim": cfg.latent_dim, "noise_scale": cfg.noise_scale,
                 "resolution": cfg.resolution, "frames": cfg.frames, "channels": cfg.channels}
 
 
 def _load_models(
-    models: Mapping[str, str | os.PathLike | VideoPredictor], k: int, device: torch.device, context: int | None
+    models: Mapping[str, str | os.PathLike | VideoPredictor], k: int, device: torch.device, context: int | None,
+    noise_scales: Mapping[str, float] | None = None,
 ) -> tuple[list[_Model], int]:
     """The models (the copy baseline first) and c, the context frames given (checked against each model)."""
     for reserved in (COPY_BASELINE, COPY_LAST):
@@ -138,6 +139,8 @@ def _load_models(
             predictor, source = model, "VideoPredictor object"
         else:
             predictor, source = VideoPredictor.from_pretrained(model, device=str(device)), str(model)
+        if noise_scales and name in noise_scales:
+            predictor.noise_scale = noise_scales[name]
         deterministic = predictor.model.needs_image and predictor.cfg.latent_dim == 0
         per_frame = predictor.model.needs_image
         loaded.append(_Model(name, source, predictor, 1 if deterministic or not per_frame else k, per_frame))
@@ -384,6 +387,7 @@ def evaluate_models(
     command: str | None = None,
     context: int | None = None,
     protocol: str | None = None,
+    noise_scales: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """Score models on held-out clips, per horizon, with the copy-first-frame baseline.
 
@@ -408,6 +412,8 @@ def evaluate_models(
             conditions on, 1 for photo models); horizons c .. frames-1 are scored.
         protocol: a name of :data:`vgpred.evaluation.protocols.PROTOCOLS`: it fixes ``context``,
             ``frames``, ``k`` and ``metrics`` (those given must agree) and checks a cache's clips.
+        noise_scales: name -> the standard deviation of that model's noise, in place of its
+            folder's ``model.noise_scale`` (a model given as an object is changed in place).
     Returns:
         ``{"settings": ..., "data": ..., "models": {name: ...}}``, JSON-ready;
         see :func:`vgpred.evaluation.write_report`.
@@ -426,7 +432,7 @@ def evaluate_models(
     names = list(dict.fromkeys(metrics if metrics is not None else DEFAULT_METRICS))
     specs = {name: METRICS.get(name) for name in names}
     dev = resolve_device(device)
-    loaded, context = _load_models(models, k, dev, context)
+    loaded, context = _load_models(models, k, dev, context, noise_scales)
     channels = {m.predictor.cfg.channels for m in loaded[1:]}
     if len(channels) > 1:
         raise VgpredError("the models make videos with different numbers of channels; evaluate them separately")

@@ -62,13 +62,18 @@ class VideoGenerator(nn.Module):
     def needs_label(self) -> bool:
         return self.conditioner.needs_label
 
-    def sample_noise(self, batch: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-        """Standard normal ``(batch, latent_dim)`` noise (empty when latent_dim is 0)."""
+    def sample_noise(self, batch: int, generator: torch.Generator | None = None, device=None,
+                     scale: float | None = None) -> torch.Tensor:
+        """``(batch, latent_dim)`` normal noise of standard deviation ``scale`` (default: ``model.noise_scale``,
+        the model's own; training passes 1, the prior its KL term measures against). Empty when latent_dim is 0."""
         if device is None:
             device = next(self.parameters()).device
+        scale = self.cfg.noise_scale if scale is None else scale
         if generator is not None and generator.device.type != torch.device(device).type:
-            return torch.randn(batch, self.cfg.latent_dim, generator=generator).to(device)
-        return torch.randn(batch, self.cfg.latent_dim, generator=generator, device=device)
+            z = torch.randn(batch, self.cfg.latent_dim, generator=generator).to(device)
+        else:
+            z = torch.randn(batch, self.cfg.latent_dim, generator=generator, device=device)
+        return z if scale == 1 else z * scale
 
     @property
     def renders_photo(self) -> bool:

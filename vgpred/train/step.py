@@ -81,7 +81,7 @@ class GanStep:
         label = labels.to(self.device, non_blocking=True) if self.gen.needs_label else None
         image = self.gen.context_from(real)  # frame 0, the context frames, or None (no image)
         known_frames = cfg.model.context_frames  # the video's first frames that were given, not predicted
-        z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device)
+        z = self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device, scale=1.0)
         latents = [z]  # the prior's first; the posterior's and a second prior's when their terms are on
         mu = logvar = None
         if self.posterior is not None:
@@ -89,7 +89,7 @@ class GanStep:
                 mu, logvar = self.posterior(real)
             latents.append(sample_posterior(mu, logvar, self.noise_gen))
         if cfg.loss.diversity > 0:
-            latents.append(self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device))
+            latents.append(self.gen.sample_noise(real.shape[0], generator=self.noise_gen, device=self.device, scale=1.0))
 
         with autocast(self.precision, self.device):
             outs = _generate(self.g_train, latents, label, image)

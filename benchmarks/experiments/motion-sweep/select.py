@@ -46,7 +46,8 @@ def score(path: Path, baselines: dict | None = None) -> dict:
         if not _same_clips(report, baselines):
             raise SystemExit(f"select.py: {path} and the baselines' report did not score the same clips")
         models = {**models, "regressor": baselines["models"]["regressor"]}
-    model = models["export"]
+    model = models["export"] if "export" in models else next(  # the one model besides the baselines
+        m for name, m in models.items() if name not in ("copy-first-frame", "regressor"))
     ssim = model["metrics"]["ssim"]["best_of_k"]["per_horizon"]
     bars = [max(r, c) for r, c in zip(models["regressor"]["metrics"]["ssim"]["best_of_k"]["per_horizon"],
                                       models["copy-first-frame"]["metrics"]["ssim"]["best_of_k"]["per_horizon"])]
