@@ -43,7 +43,7 @@ class ModelConfig:
     flow_param: str = "offset"  # motion: offset (the head gives each frame's displacement) | velocity (it gives the
                                 # mean velocity since the photo: frame t's displacement is t times it)
     noise_scale: float = 1.0  # standard deviation of the noise drawn to predict or evaluate (training always draws
-                              # N(0, I)); a posterior-trained model's codes can sit wider than that (docs/model-notes.md)
+                              # N(0, I)); chosen per model on held-out clips (docs/model-notes.md)
     context_frames: int = 1  # image mode: frames the encoder conditions on; the video starts with them (1 = a photo)
     num_classes: int = 0  # label mode: number of classes
     class_names: list[str] = field(default_factory=list)  # label names, kept in the model folder

@@ -42,7 +42,7 @@ def check_scale(scale: int) -> int:
 
 
 NOISE_SCALE_HELP = ("Standard deviation of the noise the futures are drawn from (default: the model's own, "
-                    "model.noise_scale in its folder; training draws 1). Larger: wider, faster motions.")
+                    "model.noise_scale in its folder; training draws 1). Larger: futures that differ more.")
 
 
 def check_noise_scale(noise_scale: float | None) -> float | None:
