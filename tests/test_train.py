@@ -49,10 +49,16 @@ def test_resume_equals_uninterrupted_run(mnist_cache, tmp_path):
     common = ["--mode", "image", "--data", mnist_cache, "channels=1", "checkpoint_every=2"]
     full = _train(*common, "--out", tmp_path / "a", "--steps", "4")
     half = _train(*common, "--out", tmp_path / "b", "--steps", "2")
+    # The export's training time counts every process of the run: the checkpoint carries it on.
+    meta_path = half / "checkpoints" / "step-0000002" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["train_seconds"] >= 0
+    meta_path.write_text(json.dumps({**meta, "train_seconds": 1000.0}))
     result = call_cli("train", "--no-progress", "--resume", half, "--steps", "4")
     assert result.code == 0, result.err
     resumed = Path(result.out.strip())
     assert resumed == half
+    assert json.loads((resumed / "export" / "config.json").read_text())["info"]["seconds"] >= 1000
     segments = json.loads((resumed / "run.json").read_text())["segments"]
     assert len(segments) == 2 and all(s["hardware"].startswith("cpu (") for s in segments)  # start + resume
     a = (full / "export" / "model.safetensors").read_bytes()

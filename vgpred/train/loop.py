@@ -215,6 +215,7 @@ def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | 
     noise_gen = rng.noise_generator(cfg.train.seed, dist.rank)
 
     step, epoch, batch_index, scaler_state = 0, 0, 0, None
+    trained_before = 0.0  # seconds the run trained in earlier processes (from its checkpoint), for the export's info
     latest = ckpt.list_checkpoints(run.checkpoints)
     if resume and latest:
         tensors, meta = ckpt.load_checkpoint(latest[-1])
@@ -227,6 +228,8 @@ def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | 
         step, epoch, batch_index = meta["step"], meta["epoch"], meta["batch"]
         rng.restore(rng_entries, dist.rank, noise_gen, cfg.train.seed, step)
         scaler_state = meta.get("scaler")
+        seconds = meta.get("train_seconds")
+        trained_before = float(seconds) if isinstance(seconds, (int, float)) and 0 <= seconds < 1e9 else 0.0
         run.log_event(f"resumed from {latest[-1].name}")
         dropped = run.drop_metrics_after(step)
         if dropped:
@@ -276,7 +279,7 @@ def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | 
         if not dist.is_main:
             return None
         meta = {**loader.state_dict(), "world_size": dist.world_size,
-                "scaler": scaler.state_dict()}
+                "scaler": scaler.state_dict(), "train_seconds": round(trained_before + time.perf_counter() - started, 1)}
         return ckpt.save_checkpoint(run.checkpoints, step, modules, optimizers, rng.checkpoint_entries(per_rank), meta,
                                     cfg.train.keep_checkpoints)
 
@@ -353,7 +356,9 @@ def _train(cfg: Config, data: str | Path, out: str | Path, resume: str | Path | 
     save_checkpoint()
     export = standing()
     run.write_samples(export, fixed, step)
-    info = {"steps": step, "data": str(data), "loss": cfg.loss.loss, "seconds": round(time.perf_counter() - started, 1)}
+    # seconds: every process of the run laid end to end (a resumed run adds its checkpoint's count)
+    info = {"steps": step, "data": str(data), "loss": cfg.loss.loss,
+            "seconds": round(trained_before + time.perf_counter() - started, 1)}
     if cfg.train.init_from:
         info["init_from"] = cfg.train.init_from
     run.export(export, info=info)
