@@ -49,7 +49,8 @@ def photo_path(name: str) -> Path:
     return REPO / name
 
 
-def measure(model: str, photo: Path, times: int, samples: int, size: int, seed: int) -> dict:
+def measure(model: str, photo: Path, times: int, samples: int, size: int, seed: int,
+            noise_scale: float | None = None, same_noise: bool = False) -> dict:
     import torch
 
     from vgpred import VideoPredictor
@@ -57,6 +58,8 @@ def measure(model: str, photo: Path, times: int, samples: int, size: int, seed: 
     from vgpred.models.rollout import rollout, seam_ratio
 
     p = VideoPredictor.from_pretrained(model, device="cpu")
+    if noise_scale is not None:
+        p.noise_scale = noise_scale
     t, k = p.cfg.frames, p.cfg.context_frames
     context = p.prepare_context(photo, size=size)  # (C, k, H, W) at the output size
     small = torch.stack([p.network_input(f) for f in context.unbind(1)], dim=1)
@@ -65,14 +68,17 @@ def measure(model: str, photo: Path, times: int, samples: int, size: int, seed: 
         x = x.unsqueeze(0).expand(samples, -1, -1, -1, -1)
         return x[:, :, 0] if k == 1 else x
 
-    row = {"model": model, "photo": photo.name, "frames": times * t, "size": list(context.shape[-2:])}
+    row = {"model": model, "photo": photo.name, "frames": times * t, "size": list(context.shape[-2:]),
+           "noise_scale": p.noise_scale}
     gen = torch.Generator().manual_seed(seed)  # warm-up, untimed: the first call pays for one-time set-up
     rollout(p.model, batch(small)[:1], 2 * t - k, lambda: p.model.sample_noise(1, generator=gen), batch(context)[:1])
     for name, compose in (("composed", True), ("re-sampled", False)):
         gen = torch.Generator().manual_seed(seed)
         start = time.perf_counter()
         video = rollout(p.model, batch(small), times * t, lambda: p.model.sample_noise(samples, generator=gen),
-                        batch(context), compose=compose).video.float()
+                        batch(context), compose=compose,  # later pieces from N(0, I), as vgpred predict does
+                        later_noise=None if same_noise else lambda: p.model.sample_noise(samples, generator=gen,
+                                                                                           scale=1.0)).video.float()
         seconds = time.perf_counter() - start
         sharp = sharpness(video, video[:, :, k]).mean(0)
         steps = (video[:, :, 1:] - video[:, :, :-1]).abs().mean(dim=(0, 1, 3, 4))
@@ -88,6 +94,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=4, help="futures per photo (default 4)")
     parser.add_argument("--size", type=int, default=256, help="long side of the output in pixels (default 256)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--noise-scale", type=float, default=None,
+                        help="draw every model's noise at this scale (default: each model's model.noise_scale)")
+    parser.add_argument("--same-noise", action="store_true",
+                        help="later pieces at the first piece's noise scale too, not N(0, I) (a comparison)")
     parser.add_argument("--quick", action="store_true", help="one photo, 2x, 64 px, 2 samples: a smoke run")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results folder")
     args = parser.parse_args(argv)
@@ -104,14 +114,15 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for model, photos in models.items():
         for photo in photos:
-            rows.append(measure(model, photo_path(photo), args.times, args.samples, args.size, args.seed))
+            rows.append(measure(model, photo_path(photo), args.times, args.samples, args.size, args.seed,
+                                args.noise_scale, args.same_noise))
             r = rows[-1]
             print(f"{model} {r['photo']}: seam {r['composed']['seam_ratio']:.2f} / {r['re-sampled']['seam_ratio']:.2f}, "
                   f"sharpness {r['composed']['sharpness_last_over_first_predicted']:.2f} / "
                   f"{r['re-sampled']['sharpness_last_over_first_predicted']:.2f} (composed / re-sampled)",
                   file=sys.stderr)
     command = shlex.join(["python", "benchmarks/rollout_photos.py", *(argv if argv is not None else sys.argv[1:])])
-    table = [[r["model"], r["photo"], f"{r['size'][1]}x{r['size'][0]}", r["frames"],
+    table = [[r["model"], r["photo"], f"{r['size'][1]}x{r['size'][0]}", r["frames"], f"{r['noise_scale']:g}",
               *(f"{r[name]['seam_ratio']:.2f}" for name in ("composed", "re-sampled")),
               *(f"{r[name]['sharpness_last_over_first_predicted']:.2f}" for name in ("composed", "re-sampled")),
               *(f"{r[name]['mean_step_per_frame']:.4f}" for name in ("composed", "re-sampled"))] for r in rows]
@@ -123,9 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         "does); `re-sampled`: each piece warps the last frame before it. Seam ratio: mean |step| at a join over "
         f"that inside a piece (bar {SEAM_BAR}); sharpness: the last frame's gradient energy over the first "
         f"predicted frame's, mean over the futures (bar {SHARPNESS_BAR}); step: mean |frame t - frame t-1| of "
-        "predicted frames, pixels in [-1, 1] (near 0 would be a frozen video). The photos are ones the models "
-        "never trained on.", "",
-        markdown_table(["model", "photo", "size", "frames", "seam composed", "seam re-sampled",
+        "predicted frames, pixels in [-1, 1] (near 0 would be a frozen video). Noise scale: the first piece's "
+        "(each model's `model.noise_scale` unless `--noise-scale` is given); later pieces draw N(0, I), as "
+        "`vgpred predict` does" + (" (here: at the first piece's scale too, `--same-noise`)" if args.same_noise else "")
+        + ". The photos are ones the models never trained on.", "",
+        markdown_table(["model", "photo", "size", "frames", "noise scale", "seam composed", "seam re-sampled",
                         "sharpness composed", "sharpness re-sampled", "step composed", "step re-sampled"], table),
         "", f"Machine: {machine()['cpu']}, CPU; {time.perf_counter() - started:.0f} s in all. Seconds per "
         "rollout (all futures of a photo, one CPU thread when run with OMP_NUM_THREADS=1): "
@@ -133,9 +146,12 @@ def main(argv: list[str] | None = None) -> None:
                     "re-sampled" for r in rows) + ".", "",
     ])
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = "rollout_photos" + ("-quick" if args.quick else "")
+    stem = ("rollout_photos" + ("-quick" if args.quick else "")
+            + (f"-scale{args.noise_scale:g}" if args.noise_scale is not None else "")
+            + ("-same-noise" if args.same_noise else ""))
     result = {"command": command, "date": datetime.date.today().isoformat(), "machine": machine(),
-              "settings": {"times": args.times, "samples": args.samples, "size": args.size, "seed": args.seed},
+              "settings": {"times": args.times, "samples": args.samples, "size": args.size, "seed": args.seed,
+                           "noise_scale": args.noise_scale, "same_noise": args.same_noise},
               "rows": rows}
     text = json.dumps(result, indent=1) + "\n"
     atomic_write(args.out / f"{stem}.json", lambda tmp: tmp.write_text(text))

@@ -165,3 +165,26 @@ def test_the_noise_scale_rules_choose_as_their_docstrings_say(mnist_cache, tmp_p
     choice = json.loads((scenes / "choice.json").read_text())
     assert choice["chosen"] == 2.0, done.stdout
     assert [r["qualifies"] for r in choice["scales"]] == [True, True, False]
+
+
+def test_a_rollout_draws_its_later_pieces_from_the_trained_prior(tmp_path, photo):
+    """The scale sets how far apart the futures start; each later piece of a rollout draws N(0, I), as
+    the model trained (wider draws compound, pass after pass, into seams and fading: docs/context.md)."""
+    folder = save_tiny_model(tmp_path / "m", "image", foreground="motion", noise_scale=2.0)
+    predictor = VideoPredictor.from_pretrained(folder, device="cpu")
+    drawn = []
+    forward = predictor.model.forward
+
+    def recording(z, *args, **kwargs):
+        drawn.append(z.clone())
+        return forward(z, *args, **kwargs)
+
+    predictor.model.forward = recording
+    t = predictor.cfg.frames
+    video = predictor(photo, num_samples=3, seed=5, size=48, frames=2 * t).frames
+    assert video.shape[2] == 2 * t and len(drawn) == 3  # t, then t - 1 new frames twice (cut to 2t)
+    g = torch.Generator().manual_seed(5)
+    latent = predictor.cfg.latent_dim
+    assert torch.equal(drawn[0], torch.randn(3, latent, generator=g) * 2.0)
+    assert torch.equal(drawn[1], torch.randn(3, latent, generator=g))
+    assert torch.equal(drawn[2], torch.randn(3, latent, generator=g))

@@ -325,6 +325,9 @@ class VideoPredictor:
         def noise() -> torch.Tensor:
             return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=scale)
 
+        def later_noise() -> torch.Tensor:  # a rollout's later pieces: the trained prior (see rollout())
+            return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=1.0)
+
         if image is None:
             cond_label = None
             if label is not None:
@@ -340,7 +343,7 @@ class VideoPredictor:
             small = torch.stack([self.network_input(f) for f in context.unbind(1)], dim=1)
             cond_image = self._batch(small, num_samples)
             render = self._batch(context, num_samples) if self.renders_photo else None
-            out = rollout(self.model, cond_image, length, noise, render)
+            out = rollout(self.model, cond_image, length, noise, render, later_noise=later_noise)
         return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)
 
     def _check_memory(self, num_samples: int, frames: int, height: int, width: int) -> None:

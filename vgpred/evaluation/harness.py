@@ -260,8 +260,9 @@ def _generate(m: _Model, clips: Tensor, labels: Tensor, indices: range, seed: in
     model, dev = m.predictor.model, m.predictor.device
     generators = [clip_generator(seed, i) for i in indices]
 
-    def noise() -> Tensor:  # (K * B, latent_dim), sample-major as the inputs; each pass draws the next
-        return torch.stack([model.sample_noise(m.k, generator=g, device=dev) for g in generators], 1).flatten(0, 1)
+    def noise(scale: float | None = None) -> Tensor:  # (K * B, latent_dim), sample-major as the inputs
+        return torch.stack([model.sample_noise(m.k, generator=g, device=dev, scale=scale) for g in generators],
+                           1).flatten(0, 1)
 
     if model.needs_image:
         from vgpred.models.rollout import rollout
@@ -269,7 +270,9 @@ def _generate(m: _Model, clips: Tensor, labels: Tensor, indices: range, seed: in
         k = m.predictor.cfg.context_frames
         given = clips[:, :, context - k:context].to(dev)  # the last k of the c context frames
         image = given.unsqueeze(0).expand(m.k, *given.shape).flatten(0, 1)
-        video = rollout(model, image[:, :, 0] if k == 1 else image, frames - (context - k), noise).video.float()
+        # the first pass at the model's noise scale, later ones from N(0, I), as VideoPredictor rolls out
+        video = rollout(model, image[:, :, 0] if k == 1 else image, frames - (context - k), noise,
+                        later_noise=lambda: noise(1.0)).video.float()
         video = video.to(clips.device).reshape(m.k, b, *video.shape[1:])
         before = clips[:, :, :context - k].unsqueeze(0).expand(m.k, -1, -1, -1, -1, -1)
         return torch.cat([before.to(video.dtype), video], dim=3)

@@ -91,7 +91,8 @@ def _cut(out: GeneratorOutput, start: int, stop: int) -> GeneratorOutput:
 
 @torch.no_grad()
 def rollout(model: torch.nn.Module, context: torch.Tensor, frames: int, noise: Callable[[], torch.Tensor],
-            render: torch.Tensor | None = None, compose: bool = True) -> GeneratorOutput:
+            render: torch.Tensor | None = None, compose: bool = True,
+            later_noise: Callable[[], torch.Tensor] | None = None) -> GeneratorOutput:
     """``frames`` frames from an image-mode :class:`~vgpred.models.videogan.VideoGenerator`.
 
     Args:
@@ -105,6 +106,11 @@ def rollout(model: torch.nn.Module, context: torch.Tensor, frames: int, noise: C
         compose: motion models: compose each later piece into a move of the first photo
             (the default); False re-samples the last frame each pass, as a comparison
             (``benchmarks/rollout_photos.py`` measures both).
+        later_noise: draws the noise of each pass after the first (default: ``noise``).
+            :class:`~vgpred.predictor.VideoPredictor` and ``vgpred evaluate`` draw the first
+            pass at the model's ``noise_scale`` (how far apart the K futures start) and the
+            later ones from N(0, I), the prior the model trained with: wider draws, pass after
+            pass, added seams and fading (docs/context.md).
     Returns:
         :class:`GeneratorOutput` with ``frames`` frames; each layer joined the same way. Motion
         models: every piece moves the first pass's photo (:func:`~vgpred.models.motion.compose_piece`:
@@ -125,7 +131,7 @@ def rollout(model: torch.nn.Module, context: torch.Tensor, frames: int, noise: C
         following = _as_context(last, k)
         image = _as_context(_resized(last, res), k)
         previous = _cut(out, t - 1, t)
-        out = model(noise(), None, image, following if render is not None else None)
+        out = model((later_noise or noise)(), None, image, following if render is not None else None)
         if moves:
             out = _joined([_cut(out, 0, k), compose_piece(photo, previous, _cut(out, k, t))])
         pieces.append(_cut(out, k, k + frames - made))
