@@ -89,15 +89,21 @@ def training_facts(run: Path) -> dict[str, Any]:
             "samples_per_s": round(rate, 2), "segments": segments}
 
 
-def run_entry(run: Path, config: str) -> dict[str, Any]:
+def run_hardware(run: Path) -> str | None:
+    """Where a run folder trained (``run.json``'s last segment), e.g. ``cuda (NVIDIA H200)``."""
+    info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    return (info.get("segments") or [{}])[-1].get("hardware")
+
+
+def run_entry(run: Path, config: str, overrides: list[str]) -> dict[str, Any]:
     """The new row's training run in the shape of a table's ``runs`` entry (what bundle_model.py reads)."""
     import hashlib
 
     info = json.loads((run / "run.json").read_text())
     facts = training_facts(run)
-    return {"config": config, "data": info["data"], "mode": "image", "steps": facts["steps"], "overrides": [],
+    return {"config": config, "data": info["data"], "mode": "image", "steps": facts["steps"], "overrides": overrides,
             "hash": hashlib.sha256((run / "config.yaml").read_bytes()).hexdigest()[:12], "run": str(run),
-            "reused": True, "hardware": info["segments"][-1].get("hardware"), "train_seconds": facts["seconds"],
+            "reused": True, "hardware": run_hardware(run), "train_seconds": facts["seconds"],
             "samples_per_s": facts["samples_per_s"]}
 
 
@@ -164,6 +170,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a table row re-measured from its model (e.g. gan=scenes-64); repeatable")
     parser.add_argument("--run", type=Path, default=None, help="the new row's training run folder (for its facts)")
     parser.add_argument("--config", default="", help="the new row's recipe, e.g. configs/bench-scenes-motion.yaml")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config override the run trained with beyond --config (e.g. train.crop=0.3), for its card")
     parser.add_argument("--before", action="append", default=[], metavar="CMD",
                         help="a command of the chain before this one (data, training), recorded for reproduction")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results",
@@ -202,15 +210,19 @@ def main(argv: list[str] | None = None) -> None:
           f"table's), K = {settings['k']}, seed {settings['seed']}. Rows measured by the table itself predate the "
           "sharpness statistic (n/a there).", ""]
     if facts:
-        md += [f"`{args.row}` trained {facts['steps']} steps in {facts['seconds'] / 60:.0f} minutes "
+        hardware = run_hardware(args.run) or "cpu"  # where it trained (run.json), not where it is scored
+        if hardware.startswith("cpu"):
+            hardware += f", {machine()['cpu']}"
+        minutes = facts["seconds"] / 60
+        md += [f"`{args.row}` trained {facts['steps']} steps in {minutes:.{0 if minutes >= 10 else 1}f} minutes "
                f"({facts['samples_per_s']} samples/s over the second half"
                + (f"; {facts['segments']} processes, each resumed from the last one's checkpoint"
-                  if facts["segments"] > 1 else "") + f") on {machine()['cpu']}.", ""]
+                  if facts["segments"] > 1 else "") + f") on {hardware}.", ""]
     chain = "\n".join([*args.before, command])
     md += [body, "Commands:", "", "```bash", chain, "```", ""]
     out = args.results / f"{args.table}+{args.row}"
     result = {"table": f"{args.table}+{args.row}", "title": f"{table['title']}, with `{args.row}`", "row": args.row,
-              "command": chain, "runs": {args.row: run_entry(args.run, args.config)} if args.run else {},
+              "command": chain, "runs": {args.row: run_entry(args.run, args.config, args.override)} if args.run else {},
               "results": {"evaluation": new},
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
               "wall_seconds": round(time.perf_counter() - started, 1), "machine": machine(), "training": facts,

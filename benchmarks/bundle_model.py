@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
     description = DESCRIPTIONS.get(args.name, "")
     config["info"] = {**config.get("info", {}), "description": description, "config_hash": run["hash"]}
     config["info"]["data"] = Path(config["info"].get("data", "")).name  # no machine-specific paths
+    if run.get("train_seconds") is not None:  # every process of the run, as the card says (metrics.jsonl)
+        config["info"]["seconds"] = run["train_seconds"]
     base = result["runs"].get(run.get("base") or "")  # the run this one fine-tunes, if any
     if base is not None:  # a path in the work folder (or to a bundled model this one may replace) says nothing
         config["info"]["init_from"] = f"{args.table}'s {run['base']} ({base['steps']} steps)"
@@ -245,7 +247,9 @@ def main(argv: list[str] | None = None) -> None:
         *([f"- fine-tuned from the table's `{run['base']}` model ({base['steps']} steps; it is scored beside "
            f"this one in the table), with `{' '.join(o for o in run['overrides'] if not o.startswith(('train.init_from=', 'train.seed=')))}`"]
           if base is not None else []),
-        f"- recipe: `{run['config']}` (config hash `{run['hash']}`)", "",
+        f"- recipe: `{run['config']}`"
+        + (f" with `{' '.join(run['overrides'])}`" if run.get("overrides") and base is None else "")
+        + f" (config hash `{run['hash']}`)", "",
         "## Reproduce", "", "```bash", *([args.before] if args.before else []), result["command"],
         f"python benchmarks/bundle_model.py --table {args.table}"
         + (f" --run {args.run}" if args.run != "gan" else "") + f" --name {args.name}"

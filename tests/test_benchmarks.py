@@ -223,7 +223,8 @@ def test_table2_scenes_smoke_splits_by_video(tmp_path):
            "--config", "configs/bench-scenes-motion.yaml", "--results", str(results)]
     wrong = subprocess.run([*add, "--data", splits["train"]["cache"]], capture_output=True, text=True, timeout=600)
     assert wrong.returncode != 0 and "is not the table's test clips" in wrong.stderr, wrong.stderr[-2000:]
-    done = subprocess.run([*add, "--data", splits["test"]["cache"]], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([*add, "--data", splits["test"]["cache"], "--override", "train.crop=0.5"],
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     added = json.loads((results / "table2_scenes+motion-again.json").read_text())
     again, before = added["results"]["evaluation"]["models"], data["results"]["evaluation"]["models"]
@@ -231,13 +232,19 @@ def test_table2_scenes_smoke_splits_by_video(tmp_path):
     assert again["motion-again"]["metrics"]["psnr"] == before["motion"]["metrics"]["psnr"]  # same model, same clips
     assert added["sources"]["regressor"].startswith("the table") and added["runs"]["motion-again"]["steps"] > 0
     assert {"psnr_vs_copy-first-frame", "ssim_vs_regressor", "diversity_over_real_motion"} <= set(added["checks"])
-    assert "| motion-again | this run |" in (results / "table2_scenes+motion-again.md").read_text()
+    added_md = (results / "table2_scenes+motion-again.md").read_text()
+    assert "| motion-again | this run |" in added_md
+    assert f"on {added['runs']['motion-again']['hardware']}, " in added_md  # where it trained, from its run.json
+    assert added["runs"]["motion-again"]["overrides"] == ["train.crop=0.5"]
     bundle = subprocess.run([sys.executable, str(BENCH / "bundle_model.py"), "--table", "table2_scenes+motion-again",
                              "--run", "motion-again", "--name", "motion-test", "--results", str(results),
                              "--dest", str(tmp_path / "models")], capture_output=True, text=True, timeout=600)
     assert bundle.returncode == 0, bundle.stderr[-2000:]
     card = (tmp_path / "models" / "motion-test" / "README.md").read_text()
     assert "own resolution and aspect ratio" in card and "| motion-again | 2 |" in card
+    assert "- recipe: `configs/bench-scenes-motion.yaml` with `train.crop=0.5` (config hash" in card
+    info = json.loads((tmp_path / "models" / "motion-test" / "config.json").read_text())["info"]
+    assert info["seconds"] == added["runs"]["motion-again"]["train_seconds"]
 
 
 @pytest.mark.slow
@@ -607,3 +614,89 @@ def test_motion_sweep_trains_scores_and_chooses_by_its_rule(tmp_path):
     assert chosen["chosen"] == "flow2", out.stdout
     rows = {v["name"]: v for v in chosen["variants"]}
     assert rows["flow2"]["horizons_above"] == 15 and not rows["kl0.1"]["qualifies"]
+
+
+def _overlapping_cache(path: Path, video_frames: list[int], frames: int = 8, size: int = 8, hop: int = 2) -> None:
+    """A clip cache of several random 'videos', each cut into overlapping clips as ``data prepare --hop`` does."""
+    import numpy as np
+
+    from vgpred.data.cache import ShardWriter
+
+    rng = np.random.default_rng(0)
+    writer = ShardWriter(path, frames, size, 3, 1000)
+    for n in video_frames:
+        video = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+        for start in range(0, n - frames + 1, hop):
+            writer.add(video[start:start + frames], -1)
+    writer.finish([], "synthetic videos", {"kind": "test"})
+
+
+def test_scenes_sweep_split_holds_out_whole_videos_and_a_tail(tmp_path):
+    """benchmarks/experiments/scenes-sweep/split.py finds the videos of an overlapping cache from the clips
+    themselves, validates on all of one video and the last quarter of another, and fits on the rest, no
+    frame in both."""
+    from vgpred.data import open_dataset
+
+    cache = tmp_path / "train"
+    _overlapping_cache(cache, [20, 18, 30, 12, 40])  # 7, 6, 12, 3 and 17 clips
+    proc = subprocess.run([sys.executable, str(EXPERIMENTS / "scenes-sweep" / "split.py"), str(cache),
+                           str(tmp_path / "split")], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads((tmp_path / "split" / "split.json").read_text())
+    assert [v["clips"] for v in info["videos"]] == [7, 6, 12, 3, 17] and info["hop"] == 2
+    # video 1 whole (clips 7 .. 12, every second: 3); video 4's 40 frames cut at 30: clips starting at 30 and 32
+    # (every second: 1); fitting: videos 0, 2, 3 and video 4's clips that end by frame 30 (starts 0 .. 22: 12 clips)
+    assert info["val"] == [7, 9, 11, 43] and info["fit_clips"] == 7 + 12 + 3 + 12
+    source = open_dataset(cache)
+    fit, val = open_dataset(tmp_path / "split" / "fit"), open_dataset(tmp_path / "split" / "val")
+    assert len(fit) == 34 and len(val) == 4
+    assert (val.uint8(0) == source.uint8(7)).all() and (val.uint8(3) == source.uint8(43)).all()
+    fit_frames = {f.tobytes() for i in range(len(fit)) for f in fit.uint8(i)}
+    assert not any(f.tobytes() in fit_frames for i in range(len(val)) for f in val.uint8(i))
+    again = subprocess.run([sys.executable, str(EXPERIMENTS / "scenes-sweep" / "split.py"), str(cache),
+                            str(tmp_path / "split")], capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "exists already" in again.stderr
+
+
+@pytest.mark.experiment
+def test_scenes_sweep_trains_twins_scores_and_chooses_by_its_rule(tmp_path):
+    """benchmarks/experiments/scenes-sweep/run.sh with SMOKE=1 (2-step runs) on a synthetic overlapping
+    cache, then choose.py's rule on reports edited so that exactly one (variant, scale) clears every bar."""
+    import os
+
+    cache = tmp_path / "train"
+    _overlapping_cache(cache, [40, 36, 50, 30, 80], frames=16, size=64)
+    sweep, results = EXPERIMENTS / "scenes-sweep", tmp_path / "results"
+    proc = subprocess.run(["bash", str(sweep / "run.sh"), str(cache), str(tmp_path / "work"), str(results)],
+                          cwd=REPO, env={**os.environ, "SMOKE": "1", "SMOKE_STEPS": "2", "SCALES": "1 2",
+                                         "EVAL_JOBS": "2", "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=3600, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    variants = {"base", "s1", "z8", "l1x2", "crop0.3", "div0.03"}
+    for name in variants:
+        assert (results / "runs" / f"full-{name}" / "export" / "model.safetensors").is_file()
+        assert not (results / "runs" / f"fit-{name}" / "export").exists()  # only the whole-cache twin is kept
+    assert "crop: 0.3" in (results / "runs" / "full-crop0.3" / "config.yaml").read_text()
+    assert "latent_dim: 8" in (results / "runs" / "fit-z8" / "config.yaml").read_text()
+    assert json.loads((results / "runs" / "full-base" / "run.json").read_text())["data"] == str(cache)
+
+    def edit(name: str, psnr: float, diversity: float) -> None:  # at or above copy everywhere, best-of-10 PSNR set
+        path = results / f"{name}.json"
+        report = json.loads(path.read_text())
+        model = next(m for n, m in report["models"].items() if n not in ("copy-first-frame", "regressor"))
+        for metric, value in (("psnr", psnr), ("ssim", 1.0)):
+            model["metrics"][metric]["best_of_k"]["per_horizon"] = [value] * 15
+            model["metrics"][metric]["best_of_k"]["average"] = value
+        model["diversity"] = diversity * report["data"]["motion"]
+        model["statistics"]["sharpness"]["per_horizon"][-1] = 1.0
+        path.write_text(json.dumps(report))
+
+    edit("val-l1x2-scale2", 90.0, 0.5)
+    edit("val-z8-scale1", 99.0, 0.1)  # higher PSNR, but its futures do not differ enough: does not qualify
+    out = subprocess.run([sys.executable, str(sweep / "choose.py"), str(results)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    chosen = json.loads((results / "selection.json").read_text())
+    assert chosen["chosen"] == {"variant": "l1x2", "scale": 2.0}, out.stdout
+    rows = {(r["variant"], r["scale"]): r for r in chosen["rows"]}
+    assert len(rows) == 12 and not rows[("z8", 1.0)]["qualifies"] and rows[("l1x2", 2.0)]["steps_full"] == 2
+    assert "| l1x2 (chosen) | 2 |" in (results / "selection.md").read_text()
