@@ -401,6 +401,29 @@ def horizons_lost(model: dict, copy: dict, metric: str, first_horizon: int) -> t
     return [h for h, (a, b) in enumerate(zip(ours, base), start=first_horizon) if a <= b], len(ours)
 
 
+def against_copy(report: dict, name: str, first_horizon: int = 4) -> dict[str, Any]:
+    """Issue 21's figures for the model ``name`` of a ``vgpred evaluate`` report: best-of-K PSNR and SSIM
+    (means over horizons, its and copy-first-frame's), at how many horizons from ``first_horizon`` on both
+    are at or above copy's (of how many), the K futures' diversity over the real clips' motion and the
+    sharpness of the last frame (over frame 0's)."""
+    models, horizons = report["models"], report["settings"]["horizons"]
+    model, copy = models[name]["metrics"], models["copy-first-frame"]["metrics"]
+    at_or_above = [h for i, h in enumerate(horizons) if h >= first_horizon
+                   and all(model[m]["best_of_k"]["per_horizon"][i] >= copy[m]["best_of_k"]["per_horizon"][i]
+                           for m in ("psnr", "ssim"))]
+    return {
+        "psnr_mean": model["psnr"]["best_of_k"]["average"],
+        "ssim_mean": model["ssim"]["best_of_k"]["average"],
+        "copy_psnr_mean": copy["psnr"]["best_of_k"]["average"],
+        "copy_ssim_mean": copy["ssim"]["best_of_k"]["average"],
+        "horizons_at_or_above_copy": len(at_or_above),
+        "of": sum(h >= first_horizon for h in horizons),
+        "diversity": models[name]["diversity"] / report["data"]["motion"],
+        "sharpness_last": models[name]["statistics"]["sharpness"]["per_horizon"][-1],
+        "num_clips": report["settings"]["num_clips"],
+    }
+
+
 def evaluate_image_to_video(bench: Benchmark, runs: list[TrainedRun], test: Path, k: int, max_clips: int,
                             metrics: str = "psnr,ssim,mae,sharpness,lpips,fvd",
                             ) -> tuple[dict[str, Any], str, Callable[[Path], None] | None]:

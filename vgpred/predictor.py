@@ -322,11 +322,8 @@ class VideoPredictor:
             generator.manual_seed(seed if seed is not None else torch.seed())
         length = self.cfg.frames if frames is None else frames
 
-        def noise() -> torch.Tensor:
-            return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=scale)
-
-        def later_noise() -> torch.Tensor:  # a rollout's later pieces: the trained prior (see rollout())
-            return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=1.0)
+        def noise(at: float | None = scale) -> torch.Tensor:
+            return self.model.sample_noise(num_samples, generator=generator, device=self.device, scale=at)
 
         if image is None:
             cond_label = None
@@ -343,7 +340,8 @@ class VideoPredictor:
             small = torch.stack([self.network_input(f) for f in context.unbind(1)], dim=1)
             cond_image = self._batch(small, num_samples)
             render = self._batch(context, num_samples) if self.renders_photo else None
-            out = rollout(self.model, cond_image, length, noise, render, later_noise=later_noise)
+            # a rollout's later pieces draw from the trained prior N(0, I) (see rollout())
+            out = rollout(self.model, cond_image, length, noise, render, later_noise=lambda: noise(1.0))
         return PredictionOutput(out.video, out.foreground, out.background, out.mask, float(self.cfg.fps), out.flow)
 
     def _check_memory(self, num_samples: int, frames: int, height: int, width: int) -> None:

@@ -74,23 +74,9 @@ python -m vgpred train --config configs/bench-mfmnist.yaml --data "$WORK/mf-trai
   "${SHORT[@]}" --no-progress train.sample_every=0 loss=l1 train.seed=0 > "$WORK/regressor.log" 2>&1 &
 PIDS[regressor]=$!
 
-if [ "$DEADLINE" -gt 0 ]; then  # stop what has not finished by then; each stops with a checkpoint
-  while [ "$(elapsed)" -lt "$DEADLINE" ] && [ -n "$(jobs -rp)" ]; do sleep 5; done
-  for name in "${!PIDS[@]}"; do
-    [ -e "$(ls -d "$WORK/$name"/*/ 2>/dev/null)export/model.safetensors" ] && continue
-    kill -TERM "${PIDS[$name]}" 2>/dev/null && echo "stopped $name at $(elapsed) s" || true
-  done
-fi
-wait
-echo "training done at $(elapsed) s"
-for name in "${!PIDS[@]}"; do
-  run=$(ls -d "$WORK/$name"/*/)
-  if [ ! -e "$run/export/model.safetensors" ]; then  # stopped: export the step it reached
-    step=$(ls "$run/checkpoints" | sort | tail -1) && step=$((10#${step#step-}))
-    python -m vgpred train --resume "$run" --steps "$step" --no-progress >> "$WORK/$name.log" 2>&1 &
-  fi
-done
-wait
+# shellcheck source=../finish_trainings.sh
+source "$HERE/../finish_trainings.sh"
+finish_trainings  # the deadline, if any; then each stopped run exported at the step it reached
 
 REGRESSOR=$(ls -d "$WORK"/regressor/*/export)
 for name in "${!VARIANTS[@]}"; do

@@ -16,6 +16,9 @@ import json
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/, for common
+from common import against_copy  # noqa: E402
+
 MIN_DIVERSITY = 0.25
 MIN_SHARPNESS = 0.8
 FIRST_HORIZON = 4
@@ -26,23 +29,8 @@ def score(path: Path) -> dict:
     report = json.loads(path.read_text())
     models = report["models"]
     name = next(n for n in models if n != COPY)
-    model, copy = models[name]["metrics"], models[COPY]["metrics"]
-    horizons = report["settings"]["horizons"]
-    at_or_above = [h for i, h in enumerate(horizons) if h >= FIRST_HORIZON
-                   and all(model[m]["best_of_k"]["per_horizon"][i] >= copy[m]["best_of_k"]["per_horizon"][i]
-                           for m in ("psnr", "ssim"))]
-    row = {
-        "scale": models[name].get("noise_scale", float(path.stem.rsplit("scale", 1)[1])),
-        "psnr_mean": model["psnr"]["best_of_k"]["average"],
-        "ssim_mean": model["ssim"]["best_of_k"]["average"],
-        "copy_psnr_mean": copy["psnr"]["best_of_k"]["average"],
-        "copy_ssim_mean": copy["ssim"]["best_of_k"]["average"],
-        "horizons_at_or_above_copy": len(at_or_above),
-        "of": sum(h >= FIRST_HORIZON for h in horizons),
-        "diversity": models[name]["diversity"] / report["data"]["motion"],
-        "sharpness_last": models[name]["statistics"]["sharpness"]["per_horizon"][-1],
-        "num_clips": report["settings"]["num_clips"],
-    }
+    row = {"scale": models[name].get("noise_scale", float(path.stem.rsplit("scale", 1)[1])),
+           **against_copy(report, name, FIRST_HORIZON)}
     row["qualifies"] = row["diversity"] >= MIN_DIVERSITY and row["sharpness_last"] >= MIN_SHARPNESS
     return row
 

@@ -19,6 +19,9 @@ import re
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # benchmarks/, for common
+from common import against_copy  # noqa: E402
+
 MIN_DIVERSITY = 0.25
 MIN_SHARPNESS = 0.8
 FIRST_HORIZON = 4
@@ -42,26 +45,9 @@ def score(path: Path) -> dict:
     report = json.loads(path.read_text())
     models = report["models"]
     name = next(n for n in models if n not in (COPY, REGRESSOR))
-    model, copy, reg = models[name]["metrics"], models[COPY]["metrics"], models[REGRESSOR]["metrics"]
-    horizons = report["settings"]["horizons"]
-    at_or_above = [h for i, h in enumerate(horizons) if h >= FIRST_HORIZON
-                   and all(model[m]["best_of_k"]["per_horizon"][i] >= copy[m]["best_of_k"]["per_horizon"][i]
-                           for m in ("psnr", "ssim"))]
-    row = {
-        "variant": match.group(1),
-        "scale": float(match.group(2)),
-        "psnr_mean": model["psnr"]["best_of_k"]["average"],
-        "ssim_mean": model["ssim"]["best_of_k"]["average"],
-        "psnr_over_regressor": model["psnr"]["best_of_k"]["average"] - reg["psnr"]["best_of_k"]["average"],
-        "regressor_psnr_mean": reg["psnr"]["best_of_k"]["average"],
-        "copy_psnr_mean": copy["psnr"]["best_of_k"]["average"],
-        "copy_ssim_mean": copy["ssim"]["best_of_k"]["average"],
-        "horizons_at_or_above_copy": len(at_or_above),
-        "of": sum(h >= FIRST_HORIZON for h in horizons),
-        "diversity": models[name]["diversity"] / report["data"]["motion"],
-        "sharpness_last": models[name]["statistics"]["sharpness"]["per_horizon"][-1],
-        "num_clips": report["settings"]["num_clips"],
-    }
+    row = {"variant": match.group(1), "scale": float(match.group(2)), **against_copy(report, name, FIRST_HORIZON),
+           "regressor_psnr_mean": models[REGRESSOR]["metrics"]["psnr"]["best_of_k"]["average"]}
+    row["psnr_over_regressor"] = row["psnr_mean"] - row["regressor_psnr_mean"]
     row["qualifies"] = row["diversity"] >= MIN_DIVERSITY and row["sharpness_last"] >= MIN_SHARPNESS
     return row
 
